@@ -1,0 +1,1 @@
+//! Pose estimation: BlazePose detector + landmark model on ONNX Runtime.
