@@ -3,12 +3,22 @@
 //! Frames flow through stages joined by bounded channels (see [`pipeline`]):
 //! decode (GStreamer, [`stream`]) -> [`pose`] (BlazePose on ONNX Runtime) -> [`render`]
 //! (pose maps for the generator, stick figures for people) -> encode ([`stream`]).
-//! [`synth`] draws synthetic people with exact ground truth for demos and tests.
+//! [`jobs`] holds what each command does; the binaries only parse flags into jobs.
 
 pub mod assets;
+pub mod cli;
+pub mod endpoints;
 pub mod frame;
+pub mod fsutil;
+pub mod jobs;
+pub mod pipeline;
 pub mod pose;
+pub mod posefile;
+pub mod progress;
+pub mod render;
 pub mod skeleton;
+pub mod stats;
+pub mod stream;
 
 pub use frame::{Frame, RgbImage};
 pub use skeleton::{Landmark, Skeleton};

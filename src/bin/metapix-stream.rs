@@ -1,1 +1,60 @@
-fn main() {}
+//! `metapix-stream INPUT OUTPUT`: renders the driving motion in INPUT into OUTPUT.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use metapix::cli;
+use metapix::jobs::stream::StreamJob;
+use metapix::render::View;
+
+/// Renders the motion in a driving video: pose estimation, then the chosen view, encoded.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+struct Args {
+    /// A video file (anything GStreamer's decodebin reads).
+    input: String,
+    /// An .mp4, .mkv or .webm file (the container follows the extension), or `null`.
+    output: String,
+    /// What to show: the stick figure, or the driving frame beside it.
+    #[arg(long, value_enum, default_value_t = View::Skeleton)]
+    view: View,
+    /// Side of one square panel in pixels (even, 64..4096).
+    #[arg(long, default_value_t = 512)]
+    size: u32,
+    /// Write a JSON summary (frames, fps, per-stage latency percentiles) here.
+    #[arg(long, value_name = "FILE")]
+    stats: Option<PathBuf>,
+    #[command(flatten)]
+    pose: cli::PoseArgs,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    cli::run("metapix-stream", || {
+        let job = StreamJob::new(
+            &args.input,
+            &args.output,
+            args.view,
+            args.size,
+            args.pose.config()?,
+            args.stats.clone(),
+        )?;
+        let stop = cli::stop_on_signal()?;
+        let mut progress = cli::progress("metapix-stream", args.quiet);
+        let stats = job.run(stop, &mut progress)?;
+        let note = if stats.interrupted {
+            " (stopped early; the file is complete up to there)"
+        } else {
+            ""
+        };
+        eprintln!(
+            "wrote {} frames to {} at {:.1} fps{note}",
+            stats.frames_out, stats.output, stats.fps
+        );
+        Ok(())
+    })
+}

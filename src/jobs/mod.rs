@@ -1,0 +1,51 @@
+//! What the commands do, as library entry points: each job is a validated configuration
+//! plus one `run`. The binaries only parse flags into these and report the outcome.
+
+pub mod pose;
+pub mod stream;
+// SYNTH pub mod synth;
+
+use std::path::PathBuf;
+
+use crate::pipeline::PipelineError;
+use crate::pose::PoseError;
+use crate::stream::StreamError;
+
+/// Why a job failed, by the part that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    #[error(transparent)]
+    Pose(#[from] PoseError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read image {path}: {reason}")]
+    Image { path: PathBuf, reason: String },
+    #[error("{0}")]
+    InvalidArgument(String),
+}
+
+impl JobError {
+    pub(crate) fn write(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| JobError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Panel sizes the encoders and the renderer accept.
+pub fn check_size(size: u32) -> Result<u32, JobError> {
+    if !(64..=4096).contains(&size) || size % 2 != 0 {
+        return Err(JobError::InvalidArgument(format!(
+            "--size {size}: use an even number of pixels from 64 to 4096"
+        )));
+    }
+    Ok(size)
+}

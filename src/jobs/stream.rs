@@ -1,0 +1,84 @@
+//! `metapix-stream INPUT OUTPUT`: decode, estimate poses, render the chosen view, encode.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use super::JobError;
+use crate::pipeline::{run_graph, GraphConfig};
+use crate::pose::{PoseConfig, PoseEstimator};
+use crate::progress::Progress;
+use crate::render::View;
+use crate::stats::RunStats;
+use crate::stream::{open_input, open_output, InputSpec, OutputSpec};
+
+/// A validated stream job.
+#[derive(Debug, Clone)]
+pub struct StreamJob {
+    pub input: InputSpec,
+    pub output: OutputSpec,
+    pub view: View,
+    pub size: u32,
+    pub pose: PoseConfig,
+    /// Where to write the JSON run summary.
+    pub stats: Option<PathBuf>,
+}
+
+impl StreamJob {
+    /// Checks the arguments as typed; nothing is opened or created yet.
+    pub fn new(
+        input: &str,
+        output: &str,
+        view: View,
+        size: u32,
+        pose: PoseConfig,
+        stats: Option<PathBuf>,
+    ) -> Result<Self, JobError> {
+        Ok(Self {
+            input: InputSpec::parse(input)?,
+            output: OutputSpec::parse(output)?,
+            view,
+            size: super::check_size(size)?,
+            pose,
+            stats,
+        })
+    }
+
+    /// Runs until the input ends or `stop` is raised (the output is finished either way).
+    /// Errors in the input or the models surface before the output file is created.
+    pub fn run(
+        &self,
+        stop: Arc<AtomicBool>,
+        progress: &mut Progress,
+    ) -> Result<RunStats, JobError> {
+        let mut input = open_input(&self.input, stop.clone())?;
+        let pose = PoseEstimator::new(&self.pose)?;
+        let frame_size = self.view.frame_size(self.size);
+        let fps = input.info.fps;
+        let total = input.info.estimated_frames();
+        let mut output = open_output(&self.output, frame_size, fps, Some(&mut input))?;
+        let config = GraphConfig {
+            view: self.view,
+            size: self.size,
+        };
+        progress.set_total(total);
+        let report = run_graph(
+            input.into_source(),
+            pose,
+            &mut output,
+            &config,
+            &stop,
+            &mut |n| progress.update(n),
+        )?;
+        progress.finish(report.frames_out);
+        let stats = report.to_stats(
+            self.input.to_string(),
+            self.output.to_string(),
+            stop.load(std::sync::atomic::Ordering::Relaxed),
+        );
+        if let Some(path) = &self.stats {
+            stats.write_json(path).map_err(JobError::write(path))?;
+        }
+        Ok(stats)
+    }
+}

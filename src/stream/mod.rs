@@ -1,0 +1,22 @@
+//! Decoding, encoding and streaming with GStreamer.
+//!
+//! The GStreamer half sits behind the `gstreamer` cargo feature (on by default): the GPU
+//! machine has no GStreamer, and training and benchmarks must still build there. Without the
+//! feature, `disabled` offers the same functions, each returning [`StreamError::Disabled`], so
+//! callers need no `#[cfg]`.
+
+mod error;
+mod spec;
+
+#[cfg(feature = "gstreamer")]
+mod gst;
+#[cfg(feature = "gstreamer")]
+pub use gst::{open_input, open_output, FileInput, FileOutput, InputInfo};
+
+#[cfg(not(feature = "gstreamer"))]
+mod disabled;
+#[cfg(not(feature = "gstreamer"))]
+pub use disabled::{open_input, open_output, FileInput, FileOutput, InputInfo};
+
+pub use error::StreamError;
+pub use spec::{check_output_dir, Container, InputSpec, OutputSpec};
