@@ -1,0 +1,5 @@
+//! Integration tests: the real binaries, GStreamer, ONNX Runtime and BlazePose, on real and
+//! generated footage. One binary, split by topic.
+
+mod pose_accuracy;
+mod util;

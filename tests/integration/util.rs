@@ -1,0 +1,122 @@
+//! Shared by the integration tests: where the binaries, the real footage and the MediaPipe
+//! reference are, and small wrappers around real clients (ffprobe, gst-launch-1.0).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const STREAM_BIN: &str = env!("CARGO_BIN_EXE_metapix-stream");
+pub const METAPIX_BIN: &str = env!("CARGO_BIN_EXE_metapix");
+
+/// The shared real footage: `$METAPIX_DATA`, else `../shared/data` beside the checkout.
+/// Under CI it must be there; elsewhere tests that need it say so and skip.
+pub fn data_dir() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("METAPIX_DATA").map(PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")),
+    ];
+    let found = candidates
+        .into_iter()
+        .flatten()
+        .find(|d| d.join("real").is_dir());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs the real footage in ../shared/data (or $METAPIX_DATA)"
+        );
+        eprintln!("SKIPPED: no ../shared/data and no $METAPIX_DATA");
+    }
+    found
+}
+
+/// A file of the shared footage, e.g. `real/driving/tfjs_pose_1.mp4`.
+pub fn data_file(relative: &str) -> Option<PathBuf> {
+    data_dir().map(|d| d.join(relative))
+}
+
+/// Runs a binary with `args` and returns its output (never inherits the terminal).
+pub fn run(bin: &str, args: &[&str]) -> Output {
+    Command::new(bin)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"))
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// What ffprobe (an independent reader) sees in a media file.
+#[derive(Debug)]
+pub struct Probe {
+    pub frames: u64,
+    pub fps: f64,
+    pub width: u32,
+    pub height: u32,
+    pub duration: f64,
+    pub audio_duration: Option<f64>,
+}
+
+pub fn probe(path: &Path) -> Probe {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-of",
+            "json",
+            "-show_streams",
+            "-show_format",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs (make setup installs ffmpeg)");
+    assert!(
+        out.status.success(),
+        "ffprobe failed on {}: {}",
+        path.display(),
+        stderr(&out)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe json");
+    let streams = json["streams"].as_array().expect("streams");
+    let video = streams
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .expect("a video stream");
+    let audio = streams.iter().find(|s| s["codec_type"] == "audio");
+    let rate = video["r_frame_rate"].as_str().unwrap_or("0/1");
+    let (n, d) = rate.split_once('/').expect("n/d rate");
+    let num = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<f64>().ok());
+    Probe {
+        frames: num(&video["nb_read_frames"]).expect("frame count") as u64,
+        fps: n.parse::<f64>().unwrap() / d.parse::<f64>().unwrap(),
+        width: video["width"].as_u64().unwrap() as u32,
+        height: video["height"].as_u64().unwrap() as u32,
+        duration: num(&json["format"]["duration"]).expect("duration"),
+        audio_duration: audio.and_then(|a| num(&a["duration"])),
+    }
+}
+
+/// Makes a clip with GStreamer's test sources: `frames` frames of a moving pattern (no
+/// person) at `fps`, with a sine-tone audio track when `audio`.
+pub fn make_clip(path: &Path, frames: u32, fps: u32, audio: bool) {
+    let mut desc = format!(
+        "videotestsrc num-buffers={frames} pattern=ball ! video/x-raw,width=320,height=240,framerate={fps}/1 \
+         ! videoconvert ! video/x-raw,format=I420 ! x264enc speed-preset=ultrafast ! h264parse ! mp4mux name=mux \
+         ! filesink location={}",
+        path.display()
+    );
+    if audio {
+        let samples = 48000 * frames as u64 / fps as u64;
+        desc.push_str(&format!(
+            " audiotestsrc num-buffers={} samplesperbuffer=1000 ! audio/x-raw,rate=48000 ! audioconvert ! avenc_aac ! mux.",
+            samples / 1000
+        ));
+    }
+    let out = Command::new("gst-launch-1.0")
+        .arg("-q")
+        .args(desc.split_whitespace())
+        .output()
+        .expect("gst-launch-1.0 runs (make setup installs gstreamer1.0-tools)");
+    assert!(out.status.success(), "gst-launch failed: {}", stderr(&out));
+}
