@@ -61,6 +61,8 @@ pub struct GraphReport {
     pub sink: LatencyHistogram,
     pub end_to_end: LatencyHistogram,
     pub wall: Duration,
+    /// Where in the input the last frame written ends (its timestamp plus duration).
+    pub input_end: Option<Duration>,
 }
 
 impl GraphReport {
@@ -194,21 +196,28 @@ pub fn run_graph(
             }
             report.sink.record(start.elapsed());
             report.end_to_end.record(frame.arrived.elapsed());
+            report.input_end = frame.pts.map(|t| t + frame.duration.unwrap_or_default());
             report.frames_out += 1;
             progress(report.frames_out);
         }
         drop(out_rx);
-        // Join upstream first: the first failing stage explains the rest.
         let join = |h: ScopedJoinHandle<'_, Result<LatencyHistogram, PipelineError>>, name| {
             h.join().map_err(|_| PipelineError::StagePanicked(name))?
         };
-        report.frames_in = source_handle
+        let source = source_handle
             .join()
-            .map_err(|_| PipelineError::StagePanicked("source"))??;
-        report.pose = join(pose_handle, "pose")?;
-        report.render = join(render_handle, "render")?;
-        sink_result?;
-        sink.finish()?;
+            .map_err(|_| PipelineError::StagePanicked("source"));
+        let (pose, render) = (join(pose_handle, "pose"), join(render_handle, "render"));
+        // Whatever failed upstream, the frames written so far still make a playable file.
+        let finished = match sink_result {
+            Ok(()) => sink.finish().map_err(PipelineError::from),
+            Err(e) => Err(e),
+        };
+        // The first failing stage explains the rest.
+        report.frames_in = source??;
+        report.pose = pose?;
+        report.render = render?;
+        finished?;
         Ok(())
     })?;
     report.frames_without_person = without_person.into_inner();

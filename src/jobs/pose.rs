@@ -60,7 +60,9 @@ impl PoseJob {
             .fps
             .map(|(n, d)| Duration::from_secs_f64(d as f64 / n as f64))
             .unwrap_or(Duration::from_millis(33));
+        let info = input.info.clone();
         let mut source = input.into_source();
+        let mut end = None;
         let mut writer = PoseWriter::create(&self.out).map_err(JobError::write(&self.out))?;
         let mut summary = PoseSummary {
             frames: 0,
@@ -69,6 +71,7 @@ impl PoseJob {
         };
         while let Some(frame) = source.next_frame()? {
             let t = frame.pts.unwrap_or(period * frame.index as u32);
+            end = Some(t + frame.duration.unwrap_or(period));
             let skeleton = estimator.process(&frame.image, t)?;
             summary.frames += 1;
             summary.frames_with_person += u64::from(skeleton.found());
@@ -80,6 +83,9 @@ impl PoseJob {
         summary.interrupted = stop.load(Ordering::Relaxed);
         writer.finish().map_err(JobError::write(&self.out))?;
         progress.finish(summary.frames);
+        if !summary.interrupted {
+            info.check_complete(path, summary.frames, end)?;
+        }
         Ok(summary)
     }
 

@@ -1,7 +1,7 @@
 //! `metapix-stream INPUT OUTPUT`: decode, estimate poses, render the chosen view, encode.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::JobError;
@@ -54,8 +54,8 @@ impl StreamJob {
         let mut input = open_input(&self.input, stop.clone())?;
         let pose = PoseEstimator::new(&self.pose)?;
         let frame_size = self.view.frame_size(self.size);
-        let fps = input.info.fps;
-        let total = input.info.estimated_frames();
+        let info = input.info.clone();
+        let (fps, total) = (info.fps, info.estimated_frames());
         let mut output = open_output(&self.output, frame_size, fps, Some(&mut input))?;
         let config = GraphConfig {
             view: self.view,
@@ -71,13 +71,14 @@ impl StreamJob {
             &mut |n| progress.update(n),
         )?;
         progress.finish(report.frames_out);
-        let stats = report.to_stats(
-            self.input.to_string(),
-            self.output.to_string(),
-            stop.load(std::sync::atomic::Ordering::Relaxed),
-        );
+        let interrupted = stop.load(Ordering::Relaxed);
+        let stats = report.to_stats(self.input.to_string(), self.output.to_string(), interrupted);
         if let Some(path) = &self.stats {
             stats.write_json(path).map_err(JobError::write(path))?;
+        }
+        if !interrupted {
+            let InputSpec::File(path) = &self.input;
+            info.check_complete(path, report.frames_in, report.input_end)?;
         }
         Ok(stats)
     }

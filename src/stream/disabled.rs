@@ -2,28 +2,10 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::{InputSpec, OutputSpec, StreamError};
+use super::{InputInfo, InputSpec, OutputSpec, StreamError};
 use crate::endpoints::{FrameSink, FrameSource, OutputFrame};
 use crate::Frame;
-
-/// What the input holds (never produced without GStreamer).
-#[derive(Debug, Clone)]
-pub struct InputInfo {
-    pub width: u32,
-    pub height: u32,
-    /// Frame rate as numerator and denominator, where the input declares one.
-    pub fps: Option<(i32, i32)>,
-    pub duration: Option<Duration>,
-    pub has_audio: bool,
-}
-
-impl InputInfo {
-    pub fn estimated_frames(&self) -> Option<u64> {
-        None
-    }
-}
 
 pub struct FileInput {
     pub info: InputInfo,

@@ -14,7 +14,7 @@ use gstreamer_app::{AppSink, AppSinkCallbacks, AppSrc};
 use gstreamer_video::prelude::*;
 use gstreamer_video::{VideoFrameRef, VideoInfo};
 
-use super::{Container, InputSpec, OutputSpec, StreamError};
+use super::{Container, InputInfo, InputSpec, OutputSpec, StreamError};
 use crate::endpoints::{FrameSink, FrameSource, OutputFrame};
 use crate::{Frame, RgbImage};
 
@@ -40,25 +40,6 @@ fn init() -> Result<(), StreamError> {
     INIT.get_or_init(|| gst::init().map_err(|e| e.to_string()))
         .clone()
         .map_err(StreamError::Gstreamer)
-}
-
-/// What the input holds, known once it has prerolled.
-#[derive(Debug, Clone)]
-pub struct InputInfo {
-    pub width: u32,
-    pub height: u32,
-    /// Frame rate as numerator and denominator, where the input declares one.
-    pub fps: Option<(i32, i32)>,
-    pub duration: Option<Duration>,
-    pub has_audio: bool,
-}
-
-impl InputInfo {
-    /// Frames the input should yield, for progress bars.
-    pub fn estimated_frames(&self) -> Option<u64> {
-        let (n, d) = self.fps?;
-        Some((self.duration?.as_secs_f64() * n as f64 / d as f64).round() as u64)
-    }
 }
 
 /// An opened, prerolled input file.

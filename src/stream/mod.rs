@@ -6,17 +6,19 @@
 //! callers need no `#[cfg]`.
 
 mod error;
+mod info;
 mod spec;
 
 #[cfg(feature = "gstreamer")]
 mod gst;
 #[cfg(feature = "gstreamer")]
-pub use gst::{open_input, open_output, FileInput, FileOutput, InputInfo};
+pub use gst::{open_input, open_output, FileInput, FileOutput};
 
 #[cfg(not(feature = "gstreamer"))]
 mod disabled;
 #[cfg(not(feature = "gstreamer"))]
-pub use disabled::{open_input, open_output, FileInput, FileOutput, InputInfo};
+pub use disabled::{open_input, open_output, FileInput, FileOutput};
 
 pub use error::StreamError;
+pub use info::InputInfo;
 pub use spec::{check_output_dir, Container, InputSpec, OutputSpec};
