@@ -1,5 +1,7 @@
 //! Integration tests: the real binaries, GStreamer, ONNX Runtime and BlazePose, on real and
 //! generated footage. One binary, split by topic.
 
+mod errors;
 mod pose_accuracy;
+mod stream;
 mod util;

@@ -54,7 +54,9 @@ pub struct Probe {
     pub width: u32,
     pub height: u32,
     pub duration: f64,
-    pub audio_duration: Option<f64>,
+    /// First and last instant of the audio track, from its packets (containers differ in
+    /// whether they declare a track duration).
+    pub audio_span: Option<(f64, f64)>,
 }
 
 pub fn probe(path: &Path) -> Probe {
@@ -83,7 +85,6 @@ pub fn probe(path: &Path) -> Probe {
         .iter()
         .find(|s| s["codec_type"] == "video")
         .expect("a video stream");
-    let audio = streams.iter().find(|s| s["codec_type"] == "audio");
     let rate = video["r_frame_rate"].as_str().unwrap_or("0/1");
     let (n, d) = rate.split_once('/').expect("n/d rate");
     let num = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<f64>().ok());
@@ -93,8 +94,27 @@ pub fn probe(path: &Path) -> Probe {
         width: video["width"].as_u64().unwrap() as u32,
         height: video["height"].as_u64().unwrap() as u32,
         duration: num(&json["format"]["duration"]).expect("duration"),
-        audio_duration: audio.and_then(|a| num(&a["duration"])),
+        audio_span: audio_span(path),
     }
+}
+
+fn audio_span(path: &Path) -> Option<(f64, f64)> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "a:0", "-show_entries", "packet=pts_time,duration_time"])
+        .args(["-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    let mut span: Option<(f64, f64)> = None;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut fields = line.split(',').map(|f| f.trim().parse::<f64>().ok());
+        let (Some(Some(pts)), Some(Some(dur))) = (fields.next(), fields.next()) else { continue };
+        span = Some(match span {
+            None => (pts, pts + dur),
+            Some((a, b)) => (a.min(pts), b.max(pts + dur)),
+        });
+    }
+    span
 }
 
 /// Makes a clip with GStreamer's test sources: `frames` frames of a moving pattern (no
