@@ -19,6 +19,7 @@ pub mod render;
 pub mod skeleton;
 pub mod stats;
 pub mod stream;
+pub mod synth;
 
 pub use frame::{Frame, RgbImage};
 pub use skeleton::{Landmark, Skeleton};
