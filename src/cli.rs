@@ -76,6 +76,19 @@ pub fn stop_on_signal() -> anyhow::Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
+/// Parses `WIDTHxHEIGHT`.
+pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let (w, h) = text
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("{text}: expected WIDTHxHEIGHT, e.g. 512x512"))?;
+    let side = |s: &str| {
+        s.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("{text}: expected WIDTHxHEIGHT"))
+    };
+    Ok((side(w)?, side(h)?))
+}
+
 pub fn progress(label: &str, quiet: bool) -> Progress {
     if quiet {
         Progress::hidden()

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use metapix::cli;
 use metapix::jobs::pose::PoseJob;
+use metapix::jobs::synth::SynthJob;
 
 #[derive(Parser, Debug)]
 #[command(version, about = "metapix: few-shot human motion retargeting", long_about = None)]
@@ -29,6 +30,27 @@ enum Command {
         #[command(flatten)]
         pose: cli::PoseArgs,
     },
+    /// Videos of synthetic people with their exact skeletons (identity-NNN.mp4 and
+    /// identity-NNN.poses.jsonl).
+    Synth {
+        /// Folder to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// How many people.
+        #[arg(long, default_value_t = 1)]
+        identities: u32,
+        /// Length of each video.
+        #[arg(long, default_value_t = 8.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 30)]
+        fps: u32,
+        /// Frame size, WIDTHxHEIGHT.
+        #[arg(long, default_value = "512x512", value_parser = cli::parse_size)]
+        size: (u32, u32),
+        /// Seed of the people and their dances; 0 starts with the demo's dancer.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -44,6 +66,22 @@ fn main() -> ExitCode {
                 summary.frames,
                 summary.frames_with_person
             );
+            Ok(())
+        }
+        Command::Synth {
+            out,
+            identities,
+            seconds,
+            fps,
+            size,
+            seed,
+        } => {
+            let job = SynthJob::new(out, *identities, *seconds, *fps, *size, *seed)?;
+            let stop = cli::stop_on_signal()?;
+            let videos = job.run(stop, &mut cli::progress("metapix synth", args.quiet))?;
+            for v in videos {
+                eprintln!("wrote {} and its skeletons", v.display());
+            }
             Ok(())
         }
     })

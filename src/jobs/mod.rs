@@ -3,7 +3,7 @@
 
 pub mod pose;
 pub mod stream;
-// SYNTH pub mod synth;
+pub mod synth;
 
 use std::path::PathBuf;
 
