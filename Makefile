@@ -1,0 +1,52 @@
+# metapix: the commands a newcomer types. See README.md.
+#   make demo    set up what is missing, then render the demo and print where it is
+#   make test    set up what is missing, then run every test
+# Set-up is idempotent and cached (~/.cache/metapix, or $METAPIX_CACHE): a second run is quick.
+
+CARGO ?= cargo
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+BIN := target/release
+DEMO_DIR := out/demo
+
+.PHONY: setup system onnxruntime models reference build demo test lint bench clean
+
+setup: system onnxruntime models
+
+system:
+	@bash scripts/setup-system.sh
+
+onnxruntime:
+	@bash scripts/setup-onnxruntime.sh
+
+models:
+	@bash models/prepare.sh
+
+# MediaPipe's own landmarks on ../shared/data, for the accuracy test (skips without the data).
+reference:
+	@bash scripts/reference.sh
+
+build: system
+	$(CARGO) build --release --locked
+
+demo: setup build
+	@mkdir -p $(DEMO_DIR)
+	$(BIN)/metapix synth --out $(DEMO_DIR) --identities 1 --seconds 8 -q
+	$(BIN)/metapix-stream $(DEMO_DIR)/identity-000.mp4 $(DEMO_DIR)/demo.mp4 --view side-by-side \
+		--stats $(DEMO_DIR)/stats.json
+	@echo
+	@echo "demo: a synthetic dancer ($(DEMO_DIR)/identity-000.mp4) and what metapix saw in it:"
+	@echo "      $(CURDIR)/$(DEMO_DIR)/demo.mp4  (run statistics: $(DEMO_DIR)/stats.json)"
+
+test: setup reference
+	$(CARGO) test --release --locked
+
+lint: system
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --locked --all-targets -- -D warnings
+
+bench: setup build
+	$(CARGO) bench --locked --bench pose
+	bash scripts/bench-throughput.sh
+
+clean:
+	rm -rf out target
