@@ -15,7 +15,12 @@ pub enum StreamError {
     #[error("input {0} has no video stream")]
     NoVideoStream(PathBuf),
     #[error("input {path} ended early, after {frames} frames ({decoded:.2} s of the {declared:.2} s it declares): the file looks truncated; the output holds what was read")]
-    Truncated { path: PathBuf, frames: u64, decoded: f64, declared: f64 },
+    Truncated {
+        path: PathBuf,
+        frames: u64,
+        decoded: f64,
+        declared: f64,
+    },
     #[error("decoding failed: {0}")]
     Decode(String),
     #[error("unknown output type for {0}: use a .mp4, .mkv or .webm file, or null")]

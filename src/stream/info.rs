@@ -67,10 +67,17 @@ mod tests {
             has_audio: false,
         };
         let p = Path::new("a.mp4");
-        assert!(info.check_complete(p, 90, Some(Duration::from_secs(3))).is_ok());
-        assert!(info.check_complete(p, 80, Some(Duration::from_millis(2600))).is_ok());
+        assert!(info
+            .check_complete(p, 90, Some(Duration::from_secs(3)))
+            .is_ok());
+        assert!(info
+            .check_complete(p, 80, Some(Duration::from_millis(2600)))
+            .is_ok());
         let err = info.check_complete(p, 53, Some(Duration::from_millis(1767)));
-        assert!(matches!(err, Err(StreamError::Truncated { frames: 53, .. })), "{err:?}");
+        assert!(
+            matches!(err, Err(StreamError::Truncated { frames: 53, .. })),
+            "{err:?}"
+        );
         assert!(info.check_complete(p, 0, None).is_err());
     }
 }

@@ -9,11 +9,22 @@ use crate::util::{self, make_clip, run, METAPIX_BIN, STREAM_BIN};
 fn fails_with(bin: &str, args: &[&str], expect: &str) {
     let out = run(bin, args);
     let err = util::stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{args:?}: exit {:?}, stderr {err}", out.status);
-    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{args:?}: {err}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?}: exit {:?}, stderr {err}",
+        out.status
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{args:?}: {err}"
+    );
     let lines: Vec<_> = err.lines().collect();
     assert_eq!(lines.len(), 1, "{args:?}: not one line: {err}");
-    assert!(lines[0].contains("error:") && lines[0].contains(expect), "{args:?}: {err}");
+    assert!(
+        lines[0].contains("error:") && lines[0].contains(expect),
+        "{args:?}: {err}"
+    );
     println!("{args:?} -> {}", lines[0]);
 }
 
@@ -33,17 +44,40 @@ fn bad_inputs_get_one_line_errors() {
     fails_with(s, &[dir.path().to_str().unwrap(), &out], "is a directory");
     fails_with(s, &[&d("text.mp4"), &out], "not a video we can read");
     fails_with(s, &[&d("cut.mp4"), &out], "not a video we can read");
-    fails_with(s, &[&d("whole.mp4"), &d("no/such/dir/out.mp4")], "output directory does not exist");
+    fails_with(
+        s,
+        &[&d("whole.mp4"), &d("no/such/dir/out.mp4")],
+        "output directory does not exist",
+    );
     fails_with(s, &[&d("whole.mp4"), &d("out.avi")], "unknown output type");
     fails_with(s, &[&d("whole.mp4"), &out, "--size", "7"], "--size 7");
-    fails_with(s, &[&d("whole.mp4"), &out, "--models", &d("nomodels")], "pose model pose_detection.onnx not found");
-    assert!(!Path::new(&out).exists(), "no output file is left behind by a failed start");
+    fails_with(
+        s,
+        &[&d("whole.mp4"), &out, "--models", &d("nomodels")],
+        "pose model pose_detection.onnx not found",
+    );
+    assert!(
+        !Path::new(&out).exists(),
+        "no output file is left behind by a failed start"
+    );
 
     let m = METAPIX_BIN;
     let poses = d("poses.jsonl");
-    fails_with(m, &["pose", &d("missing.mp4"), "--out", &poses], "input not found");
-    fails_with(m, &["pose", &d("text.mp4"), "--out", &poses], "not a video we can read");
-    fails_with(m, &["pose", &d("whole.mp4"), "--out", &d("no/dir/p.jsonl")], "output directory does not exist");
+    fails_with(
+        m,
+        &["pose", &d("missing.mp4"), "--out", &poses],
+        "input not found",
+    );
+    fails_with(
+        m,
+        &["pose", &d("text.mp4"), "--out", &poses],
+        "not a video we can read",
+    );
+    fails_with(
+        m,
+        &["pose", &d("whole.mp4"), "--out", &d("no/dir/p.jsonl")],
+        "output directory does not exist",
+    );
     assert!(!Path::new(&poses).exists());
 }
 
@@ -63,7 +97,11 @@ fn read_only_output_is_refused_before_work_starts() {
         std::fs::set_permissions(&ro, perm).unwrap();
         ro.join("out.mp4")
     };
-    fails_with(STREAM_BIN, &[clip.to_str().unwrap(), target.to_str().unwrap()], "cannot write output");
+    fails_with(
+        STREAM_BIN,
+        &[clip.to_str().unwrap(), target.to_str().unwrap()],
+        "cannot write output",
+    );
 }
 
 #[test]
@@ -72,8 +110,23 @@ fn a_file_truncated_mid_stream_keeps_what_was_read_and_fails() {
     let clip = dir.path().join("clip.mp4");
     // Index first (faststart), so a cut file still opens and ends early.
     let status = std::process::Command::new("gst-launch-1.0")
-        .args(["-q", "videotestsrc", "num-buffers=90", "!", "video/x-raw,width=160,height=120,framerate=30/1"])
-        .args(["!", "x264enc", "speed-preset=ultrafast", "!", "mp4mux", "faststart=true", "!", "filesink"])
+        .args([
+            "-q",
+            "videotestsrc",
+            "num-buffers=90",
+            "!",
+            "video/x-raw,width=160,height=120,framerate=30/1",
+        ])
+        .args([
+            "!",
+            "x264enc",
+            "speed-preset=ultrafast",
+            "!",
+            "mp4mux",
+            "faststart=true",
+            "!",
+            "filesink",
+        ])
         .arg(format!("location={}", clip.display()))
         .status()
         .unwrap();
@@ -82,7 +135,11 @@ fn a_file_truncated_mid_stream_keeps_what_was_read_and_fails() {
     let cut = dir.path().join("cut.mp4");
     std::fs::write(&cut, &bytes[..bytes.len() * 6 / 10]).unwrap();
     let out = dir.path().join("out.mp4");
-    fails_with(STREAM_BIN, &[cut.to_str().unwrap(), out.to_str().unwrap(), "-q"], "looks truncated");
+    fails_with(
+        STREAM_BIN,
+        &[cut.to_str().unwrap(), out.to_str().unwrap(), "-q"],
+        "looks truncated",
+    );
     let p = util::probe(&out);
     assert!(p.frames > 10 && p.frames < 90, "kept {} frames", p.frames);
 }

@@ -100,7 +100,14 @@ pub fn probe(path: &Path) -> Probe {
 
 fn audio_span(path: &Path) -> Option<(f64, f64)> {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "a:0", "-show_entries", "packet=pts_time,duration_time"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "a:0",
+            "-show_entries",
+            "packet=pts_time,duration_time",
+        ])
         .args(["-of", "csv=p=0"])
         .arg(path)
         .output()
@@ -108,7 +115,9 @@ fn audio_span(path: &Path) -> Option<(f64, f64)> {
     let mut span: Option<(f64, f64)> = None;
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let mut fields = line.split(',').map(|f| f.trim().parse::<f64>().ok());
-        let (Some(Some(pts)), Some(Some(dur))) = (fields.next(), fields.next()) else { continue };
+        let (Some(Some(pts)), Some(Some(dur))) = (fields.next(), fields.next()) else {
+            continue;
+        };
         span = Some(match span {
             None => (pts, pts + dur),
             Some((a, b)) => (a.min(pts), b.max(pts + dur)),
