@@ -46,6 +46,7 @@ lint: system
 
 bench: setup build
 	$(CARGO) bench --locked --bench pose
+	$(HOME)/.cache/metapix/venv/bin/python scripts/bench-onnxruntime-python.py
 	bash scripts/bench-throughput.sh
 
 clean:
