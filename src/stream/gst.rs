@@ -229,9 +229,10 @@ impl FrameReader {
             data.extend_from_slice(&row[..w * 3]);
         }
         let ns = |t: Option<gst::ClockTime>| t.map(|t| Duration::from_nanos(t.nseconds()));
+        let pts = stream_time(sample, buffer.pts());
         Ok(Frame {
             index: self.index,
-            pts: ns(buffer.pts()),
+            pts: ns(pts),
             duration: ns(buffer.duration()),
             arrived: Instant::now(),
             image: RgbImage::from_raw(w as u32, h as u32, data),
@@ -341,7 +342,9 @@ fn forward_audio(from: &AppSink, to: &AppSrc) {
         AppSinkCallbacks::builder()
             .new_sample(move |sink| {
                 let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                let buffer = sample.buffer_owned().ok_or(gst::FlowError::Error)?;
+                let mut buffer = sample.buffer_owned().ok_or(gst::FlowError::Error)?;
+                let pts = stream_time(&sample, buffer.pts());
+                buffer.make_mut().set_pts(pts);
                 to_sample.push_buffer(buffer).map(|_| gst::FlowSuccess::Ok)
             })
             .eos(move |_| {
@@ -410,6 +413,15 @@ impl Drop for FileOutput {
     fn drop(&mut self) {
         let _ = self.pipeline.set_state(gst::State::Null);
     }
+}
+
+/// A buffer time on the input's presentation timeline (what players and ffprobe show):
+/// demuxers hand out media times, offset by edit lists and B-frame delays, and the sample's
+/// segment maps them back. Video and audio both go through it, so they stay in sync.
+fn stream_time(sample: &gst::Sample, pts: Option<gst::ClockTime>) -> Option<gst::ClockTime> {
+    let pts = pts?;
+    let segment = sample.segment()?.downcast_ref::<gst::ClockTime>()?;
+    segment.to_stream_time(pts).or(Some(pts))
 }
 
 /// Parses a launch description, naming a missing element and the package that has it.

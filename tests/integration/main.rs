@@ -3,5 +3,6 @@
 
 mod errors;
 mod pose_accuracy;
+mod pose_cli;
 mod stream;
 mod util;

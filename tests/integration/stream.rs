@@ -94,6 +94,11 @@ fn audio_is_carried_over_in_sync_in_every_container() {
             (end - src_end).abs() < 0.1,
             "{ext}: audio ends at {end} s, source {src_end} s"
         );
+        let (lead, src_lead) = (start - p.video_start, src_start - source.video_start);
+        assert!(
+            (lead - src_lead).abs() < 0.05,
+            "{ext}: audio leads video by {lead} s, source {src_lead} s"
+        );
         assert!(
             (p.duration - 2.0).abs() < 0.15,
             "{ext}: duration {}",

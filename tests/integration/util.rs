@@ -54,6 +54,8 @@ pub struct Probe {
     pub width: u32,
     pub height: u32,
     pub duration: f64,
+    /// Presentation time of the first video frame.
+    pub video_start: f64,
     /// First and last instant of the audio track, from its packets (containers differ in
     /// whether they declare a track duration).
     pub audio_span: Option<(f64, f64)>,
@@ -94,6 +96,7 @@ pub fn probe(path: &Path) -> Probe {
         width: video["width"].as_u64().unwrap() as u32,
         height: video["height"].as_u64().unwrap() as u32,
         duration: num(&json["format"]["duration"]).expect("duration"),
+        video_start: num(&video["start_time"]).unwrap_or(0.0),
         audio_span: audio_span(path),
     }
 }
