@@ -8,15 +8,18 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 BIN := target/release
 DEMO_DIR := out/demo
 
-.PHONY: setup system onnxruntime models reference build demo test lint bench clean
+.PHONY: setup system onnxruntime libtorch models reference build demo test lint bench clean
 
-setup: system onnxruntime models
+setup: system onnxruntime libtorch models
 
 system:
 	@bash scripts/setup-system.sh
 
 onnxruntime:
 	@bash scripts/setup-onnxruntime.sh
+
+libtorch:
+	@bash scripts/setup-libtorch.sh
 
 models:
 	@bash models/prepare.sh
@@ -25,7 +28,7 @@ models:
 reference:
 	@bash scripts/reference.sh
 
-build: system
+build: system libtorch
 	$(CARGO) build --release --locked
 
 demo: setup build
@@ -40,7 +43,7 @@ demo: setup build
 test: setup reference
 	$(CARGO) test --release --locked
 
-lint: system
+lint: system libtorch
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
 

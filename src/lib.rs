@@ -11,6 +11,7 @@ pub mod endpoints;
 pub mod frame;
 pub mod fsutil;
 pub mod jobs;
+pub mod model;
 pub mod normalize;
 pub mod pipeline;
 pub mod pose;

@@ -1,0 +1,210 @@
+//! Checkpoints: safetensors weights with the metadata needed to use them in the same file
+//! (architecture and sizes, resolution, pose-map format, the target's normalization
+//! statistics, how it was trained). Writes are atomic; a file that does not match the code
+//! is refused with an error naming the difference, never loaded into the wrong shape.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::{Deserialize, Serialize};
+use tch::{nn, Device, Kind, Tensor};
+
+use super::pose2im::{Pose2Im, Pose2ImConfig};
+use crate::normalize::NormStats;
+use crate::render::POSE_MAP_FORMAT;
+
+/// Identifies this layout of checkpoint files.
+pub const CHECKPOINT_FORMAT: &str = "metapix-checkpoint-v1";
+/// The metadata key under which [`CheckpointMeta`] is stored as JSON.
+const META_KEY: &str = "metapix";
+
+/// Everything a checkpoint says about its weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointMeta {
+    pub format: String,
+    pub architecture: String,
+    pub generator: Pose2ImConfig,
+    /// Side of the square frames the generator was trained at.
+    pub resolution: u32,
+    pub pose_map_format: String,
+    /// The target's pose statistics, for normalizing driving skeletons.
+    pub normalization: Option<NormStats>,
+    /// How the weights were made (init, K, T, data, ...), free-form.
+    pub training: serde_json::Value,
+}
+
+impl CheckpointMeta {
+    pub fn new(generator: Pose2ImConfig, resolution: u32) -> Self {
+        Self {
+            format: CHECKPOINT_FORMAT.into(),
+            architecture: "pose2im".into(),
+            generator,
+            resolution,
+            pose_map_format: POSE_MAP_FORMAT.into(),
+            normalization: None,
+            training: serde_json::Value::Null,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("cannot read checkpoint {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write checkpoint {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a safetensors checkpoint (corrupt or another kind of file): {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("{path} is not a metapix checkpoint of a format this build reads: {reason}")]
+    Format { path: PathBuf, reason: String },
+    #[error("checkpoint {path} does not match its architecture: {reason}")]
+    Mismatch { path: PathBuf, reason: String },
+}
+
+/// Writes the variables of `vs` (as f32) with `meta`, atomically.
+pub fn save(path: &Path, vs: &nn::VarStore, meta: &CheckpointMeta) -> Result<(), CheckpointError> {
+    let write_err = |source| CheckpointError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    let buffers: Vec<(String, Vec<usize>, Vec<u8>)> = named
+        .iter()
+        .map(|(name, t)| {
+            let t = t
+                .detach()
+                .to_device(Device::Cpu)
+                .to_kind(Kind::Float)
+                .contiguous();
+            let shape = t.size().iter().map(|&d| d as usize).collect();
+            let values = Vec::<f32>::try_from(t.flatten(0, -1)).expect("f32 tensor converts");
+            let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (name.clone(), shape, bytes)
+        })
+        .collect();
+    let views: Vec<(&str, TensorView<'_>)> = buffers
+        .iter()
+        .map(|(name, shape, bytes)| {
+            let view = TensorView::new(Dtype::F32, shape.clone(), bytes).expect("sizes agree");
+            (name.as_str(), view)
+        })
+        .collect();
+    let json = serde_json::to_string(meta).expect("metadata serializes");
+    let info = HashMap::from([(META_KEY.to_string(), json)]);
+    let bytes = safetensors::serialize(views, Some(info))
+        .map_err(|e| write_err(std::io::Error::other(e.to_string())))?;
+    crate::fsutil::write_atomic(path, &bytes).map_err(write_err)
+}
+
+/// Reads only the metadata of a checkpoint.
+pub fn read_meta(path: &Path) -> Result<CheckpointMeta, CheckpointError> {
+    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_meta(path, &bytes)
+}
+
+fn parse_meta(path: &Path, bytes: &[u8]) -> Result<CheckpointMeta, CheckpointError> {
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| CheckpointError::Corrupt {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let format = |reason: String| CheckpointError::Format {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let json = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(META_KEY))
+        .ok_or_else(|| format("no metapix metadata".into()))?;
+    let meta: CheckpointMeta =
+        serde_json::from_str(json).map_err(|e| format(format!("unreadable metadata ({e})")))?;
+    if meta.format != CHECKPOINT_FORMAT {
+        return Err(format(format!(
+            "format {} (this build reads {CHECKPOINT_FORMAT})",
+            meta.format
+        )));
+    }
+    if meta.architecture != "pose2im" {
+        return Err(format(format!(
+            "architecture {} (this build has pose2im)",
+            meta.architecture
+        )));
+    }
+    if meta.pose_map_format != POSE_MAP_FORMAT {
+        return Err(format(format!(
+            "pose maps {} (this build draws {POSE_MAP_FORMAT})",
+            meta.pose_map_format
+        )));
+    }
+    Ok(meta)
+}
+
+/// Loads a generator checkpoint onto `device`.
+pub fn load(
+    path: &Path,
+    device: Device,
+) -> Result<(nn::VarStore, Pose2Im, CheckpointMeta), CheckpointError> {
+    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let meta = parse_meta(path, &bytes)?;
+    let corrupt = |reason: String| CheckpointError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mismatch = |reason: String| CheckpointError::Mismatch {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let file = SafeTensors::deserialize(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    let mut vs = nn::VarStore::new(device);
+    let model = Pose2Im::new(&vs.root(), meta.generator);
+    let variables = vs.variables();
+    if file.len() != variables.len() {
+        return Err(mismatch(format!(
+            "{} tensors in the file, {} in the architecture",
+            file.len(),
+            variables.len()
+        )));
+    }
+    tch::no_grad(|| -> Result<(), CheckpointError> {
+        for (name, mut var) in variables {
+            let view = file
+                .tensor(&name)
+                .map_err(|_| mismatch(format!("tensor {name} is missing")))?;
+            let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+            if shape != var.size() || view.dtype() != Dtype::F32 {
+                return Err(mismatch(format!(
+                    "tensor {name} is {:?} {shape:?}, expected F32 {:?}",
+                    view.dtype(),
+                    var.size()
+                )));
+            }
+            let values: Vec<f32> = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            var.copy_(
+                &Tensor::from_slice(&values)
+                    .view(shape.as_slice())
+                    .to_device(device),
+            );
+        }
+        Ok(())
+    })?;
+    vs.set_kind(Kind::Float);
+    Ok((vs, model, meta))
+}

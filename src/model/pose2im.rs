@@ -1,0 +1,173 @@
+//! Pose2Im: the pose-to-image generator MetaPix personalizes, the pix2pixHD "global"
+//! generator (Wang et al., "High-Resolution Image Synthesis and Semantic Manipulation with
+//! Conditional GANs", CVPR 2018) that Everybody Dance Now and MetaPix (Lee et al., ICLR 2020)
+//! use: a reflection-padded 7x7 stem, strided 3x3 downsampling, residual blocks, transposed
+//! 3x3 upsampling, instance norm without affine parameters, and a tanh image head.
+//!
+//! Parameter names are explicit and stable (`stem`, `down.N`, `blocks.N.conv1|conv2`,
+//! `up.N`, `head`, each with `weight` and `bias`): checkpoints depend on them.
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module};
+use tch::Tensor;
+
+/// The generator's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pose2ImConfig {
+    /// Input channels: the pose map's.
+    pub in_channels: i64,
+    /// Output channels (RGB).
+    pub out_channels: i64,
+    /// Filters after the stem; doubled at each downsampling.
+    pub ngf: i64,
+    pub downsamplings: i64,
+    pub blocks: i64,
+}
+
+impl Pose2ImConfig {
+    /// MetaPix's Pose2Im: ngf 64, 4 downsamplings, 9 residual blocks (about 182 M parameters).
+    pub fn paper(in_channels: i64) -> Self {
+        Self {
+            in_channels,
+            out_channels: 3,
+            ngf: 64,
+            downsamplings: 4,
+            blocks: 9,
+        }
+    }
+
+    /// Small enough to run live at 256x256 on a 2-core CPU.
+    pub fn lite(in_channels: i64) -> Self {
+        Self {
+            in_channels,
+            out_channels: 3,
+            ngf: 16,
+            downsamplings: 3,
+            blocks: 4,
+        }
+    }
+
+    /// A preset by name (`paper` or `lite`).
+    pub fn preset(name: &str, in_channels: i64) -> Option<Self> {
+        match name {
+            "paper" => Some(Self::paper(in_channels)),
+            "lite" => Some(Self::lite(in_channels)),
+            _ => None,
+        }
+    }
+
+    /// Input sides must be multiples of this.
+    pub fn size_multiple(&self) -> i64 {
+        1 << self.downsamplings
+    }
+}
+
+/// Instance norm without learned affine parameters, as pix2pixHD's `norm='instance'`.
+fn instance_norm(x: &Tensor) -> Tensor {
+    x.instance_norm(
+        None::<Tensor>,
+        None::<Tensor>,
+        None::<Tensor>,
+        None::<Tensor>,
+        true,
+        0.1,
+        1e-5,
+        true,
+    )
+}
+
+fn conv(p: nn::Path, cin: i64, cout: i64, k: i64, stride: i64, padding: i64) -> nn::Conv2D {
+    let cfg = nn::ConvConfig {
+        stride,
+        padding,
+        ..Default::default()
+    };
+    nn::conv2d(p, cin, cout, k, cfg)
+}
+
+/// conv3x3 -> norm -> relu -> conv3x3 -> norm, added to the input.
+#[derive(Debug)]
+struct ResBlock {
+    conv1: nn::Conv2D,
+    conv2: nn::Conv2D,
+}
+
+impl ResBlock {
+    fn new(p: nn::Path, channels: i64) -> Self {
+        Self {
+            conv1: conv(&p / "conv1", channels, channels, 3, 1, 0),
+            conv2: conv(&p / "conv2", channels, channels, 3, 1, 0),
+        }
+    }
+
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let y = instance_norm(&x.reflection_pad2d([1, 1, 1, 1]).apply(&self.conv1)).relu();
+        let y = instance_norm(&y.reflection_pad2d([1, 1, 1, 1]).apply(&self.conv2));
+        x + y
+    }
+}
+
+/// The generator: pose map (N, C, H, W) in 0..1 -> image (N, 3, H, W) in -1..1.
+#[derive(Debug)]
+pub struct Pose2Im {
+    pub config: Pose2ImConfig,
+    stem: nn::Conv2D,
+    down: Vec<nn::Conv2D>,
+    blocks: Vec<ResBlock>,
+    up: Vec<nn::ConvTranspose2D>,
+    head: nn::Conv2D,
+}
+
+impl Pose2Im {
+    pub fn new(p: &nn::Path, config: Pose2ImConfig) -> Self {
+        let ngf = config.ngf;
+        let stem = conv(p / "stem", config.in_channels, ngf, 7, 1, 0);
+        let down = (0..config.downsamplings)
+            .map(|i| {
+                let c = ngf << i;
+                conv(p / "down" / i, c, 2 * c, 3, 2, 1)
+            })
+            .collect();
+        let deep = ngf << config.downsamplings;
+        let blocks = (0..config.blocks)
+            .map(|i| ResBlock::new(p / "blocks" / i, deep))
+            .collect();
+        let up = (0..config.downsamplings)
+            .map(|i| {
+                let c = deep >> i;
+                let cfg = nn::ConvTransposeConfig {
+                    stride: 2,
+                    padding: 1,
+                    output_padding: 1,
+                    ..Default::default()
+                };
+                nn::conv_transpose2d(p / "up" / i, c, c / 2, 3, cfg)
+            })
+            .collect();
+        let head = conv(p / "head", ngf, config.out_channels, 7, 1, 0);
+        Self {
+            config,
+            stem,
+            down,
+            blocks,
+            up,
+            head,
+        }
+    }
+}
+
+impl Module for Pose2Im {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let mut y = instance_norm(&x.reflection_pad2d([3, 3, 3, 3]).apply(&self.stem)).relu();
+        for d in &self.down {
+            y = instance_norm(&y.apply(d)).relu();
+        }
+        for b in &self.blocks {
+            y = b.forward(&y);
+        }
+        for u in &self.up {
+            y = instance_norm(&y.apply(u)).relu();
+        }
+        y.reflection_pad2d([3, 3, 3, 3]).apply(&self.head).tanh()
+    }
+}

@@ -1,0 +1,103 @@
+//! The generator's shape and its checkpoints, on the CPU.
+
+use tch::nn::{Module, VarStore};
+use tch::{Device, Kind, Tensor};
+
+use super::checkpoint::{self, CheckpointError, CheckpointMeta};
+use super::pose2im::{Pose2Im, Pose2ImConfig};
+use crate::render::NUM_PARTS;
+
+const CHANNELS: i64 = NUM_PARTS as i64;
+
+fn lite() -> (VarStore, Pose2Im) {
+    tch::manual_seed(7);
+    let vs = VarStore::new(Device::Cpu);
+    let model = Pose2Im::new(&vs.root(), Pose2ImConfig::lite(CHANNELS));
+    (vs, model)
+}
+
+fn param_count(vs: &VarStore) -> i64 {
+    vs.trainable_variables()
+        .iter()
+        .map(|t| t.numel() as i64)
+        .sum()
+}
+
+#[test]
+fn output_is_an_image_of_the_input_size() {
+    let (_vs, model) = lite();
+    let x = Tensor::rand([2, CHANNELS, 64, 96], (Kind::Float, Device::Cpu));
+    let y = tch::no_grad(|| model.forward(&x));
+    assert_eq!(y.size(), [2, 3, 64, 96]);
+    let (min, max) = (y.min().double_value(&[]), y.max().double_value(&[]));
+    assert!((-1.0..=1.0).contains(&min) && (-1.0..=1.0).contains(&max) && max > min);
+}
+
+#[test]
+fn paper_preset_has_pix2pixhds_size() {
+    // pix2pixHD's global generator with ngf 64, 4 downsamplings and 9 blocks has about
+    // 182 M parameters (docs/environment.md measured the PyTorch one).
+    let vs = VarStore::new(Device::Cpu);
+    let _model = tch::no_grad(|| Pose2Im::new(&vs.root(), Pose2ImConfig::paper(CHANNELS)));
+    let n = param_count(&vs);
+    println!("paper preset: {n} parameters");
+    assert!((181_000_000..183_000_000).contains(&n), "{n}");
+    let (lite_vs, _) = lite();
+    let n = param_count(&lite_vs);
+    println!("lite preset: {n} parameters");
+    assert!(n < 2_000_000, "{n}");
+}
+
+#[test]
+fn parameter_names_are_stable() {
+    // Checkpoints are keyed by these names: renaming one breaks every saved model.
+    let (vs, _) = lite();
+    let mut names: Vec<String> = vs.variables().into_keys().collect();
+    names.sort();
+    let expected = include_str!("pose2im_lite.keys");
+    let expected: Vec<&str> = expected.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(names, expected);
+}
+
+#[test]
+fn checkpoint_round_trips_and_refuses_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("me.safetensors");
+    let (vs, model) = lite();
+    let mut meta = CheckpointMeta::new(model.config, 256);
+    meta.training = serde_json::json!({"init": "random", "shots": 5, "steps": 20});
+    checkpoint::save(&path, &vs, &meta).unwrap();
+    let (_vs2, loaded, meta2) = checkpoint::load(&path, Device::Cpu).unwrap();
+    assert_eq!(meta2, meta);
+    let x = Tensor::rand([1, CHANNELS, 32, 32], (Kind::Float, Device::Cpu));
+    let (a, b) = tch::no_grad(|| (model.forward(&x), loaded.forward(&x)));
+    assert_eq!(
+        f64::try_from((a - b).abs().max()).unwrap(),
+        0.0,
+        "bit-exact reload"
+    );
+
+    let bytes = std::fs::read(&path).unwrap();
+    let bad = dir.path().join("bad.safetensors");
+    std::fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
+    let err = checkpoint::load(&bad, Device::Cpu).unwrap_err();
+    assert!(matches!(err, CheckpointError::Corrupt { .. }), "{err}");
+    std::fs::write(&bad, b"not a checkpoint").unwrap();
+    assert!(matches!(
+        checkpoint::load(&bad, Device::Cpu),
+        Err(CheckpointError::Corrupt { .. })
+    ));
+
+    // Same weights, metadata claiming another architecture size.
+    let mut other = meta.clone();
+    other.generator.blocks += 1;
+    checkpoint::save(&bad, &vs, &other).unwrap();
+    let err = checkpoint::load(&bad, Device::Cpu).unwrap_err();
+    assert!(matches!(err, CheckpointError::Mismatch { .. }), "{err}");
+    let mut other = meta;
+    other.pose_map_format = "openpose18-v0".into();
+    checkpoint::save(&bad, &vs, &other).unwrap();
+    let err = checkpoint::load(&bad, Device::Cpu).unwrap_err();
+    assert!(matches!(err, CheckpointError::Format { .. }), "{err}");
+    assert!(!err.to_string().contains('\n'));
+}
