@@ -2,7 +2,9 @@
 //!
 //! The linker drops libtorch_cuda.so (nothing references it by symbol), so CUDA never
 //! registers by itself; loading it by name before the first CUDA query fixes that, and fails
-//! quietly where only the CPU libraries exist (this machine, CI).
+//! quietly where only the CPU libraries exist (this machine, CI). It must happen before any
+//! other libtorch call: libtorch asks for its CUDA hooks once and caches the answer, so call
+//! [`select`] first thing.
 
 use std::sync::OnceLock;
 

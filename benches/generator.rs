@@ -1,0 +1,80 @@
+//! Generator forward timings per preset and size: the lite preset on the CPU (live budget),
+//! both presets on CUDA in bf16 where a GPU is present (synchronized inside the timed region).
+//!
+//! `cargo bench --bench generator`; on the GPU machine build with `--no-default-features`
+//! (no GStreamer there) and run the bench binary with libtorch on LD_LIBRARY_PATH.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use metapix::model::device::{self, DeviceChoice};
+use metapix::model::{Pose2Im, Pose2ImConfig};
+use metapix::render::NUM_PARTS;
+use tch::nn::{Module, VarStore};
+use tch::{Device, Kind, Tensor};
+
+/// The architectures timed: our presets, and the small one docs/environment.md has PyTorch
+/// figures for (ngf 32, 3 downsamplings, 6 blocks), so the two can be compared as a ratio.
+fn config(name: &str) -> Pose2ImConfig {
+    let channels = NUM_PARTS as i64;
+    match name {
+        "ref-small" => Pose2ImConfig {
+            ngf: 32,
+            downsamplings: 3,
+            blocks: 6,
+            ..Pose2ImConfig::lite(channels)
+        },
+        preset => Pose2ImConfig::preset(preset, channels).expect("known preset"),
+    }
+}
+
+fn bench_one(c: &mut Criterion, preset: &str, size: i64, batch: i64, device: Device) {
+    let vs = VarStore::new(device);
+    let model = Pose2Im::new(&vs.root(), config(preset));
+    let x = Tensor::rand([batch, NUM_PARTS as i64, size, size], (Kind::Float, device));
+    let cuda = device.is_cuda();
+    let run = || {
+        tch::no_grad(|| {
+            let y = if cuda {
+                tch::autocast(true, || model.forward(&x))
+            } else {
+                model.forward(&x)
+            };
+            if let Device::Cuda(i) = device {
+                tch::Cuda::synchronize(i as i64);
+            }
+            y
+        })
+    };
+    for _ in 0..3 {
+        drop(run());
+    }
+    let name = format!(
+        "generator/{preset} {size}x{size} batch {batch} {}",
+        if cuda { "cuda bf16" } else { "cpu f32" }
+    );
+    c.bench_function(&name, |b| b.iter(run));
+}
+
+fn generator(c: &mut Criterion) {
+    // Before any other libtorch call: libtorch caches "no CUDA" on its first query.
+    let gpu = device::select(DeviceChoice::Cuda);
+    tch::set_num_threads(2);
+    bench_one(c, "lite", 256, 1, Device::Cpu);
+    if let Err(e) = &gpu {
+        eprintln!("no CUDA benchmarks: {e}");
+    }
+    if let Ok(gpu @ Device::Cuda(_)) = gpu {
+        for preset in ["lite", "ref-small", "paper"] {
+            for size in [256, 512] {
+                bench_one(c, preset, size, 1, gpu);
+            }
+            bench_one(c, preset, 512, 16, gpu);
+        }
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20);
+    targets = generator
+}
+criterion_main!(benches);

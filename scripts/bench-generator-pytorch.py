@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""The same Pose2Im architectures in PyTorch eager, timed the way benches/generator.rs times
+ours (bf16 autocast, no grad, synchronized), plus CUDA-graph replay: the baseline for the
+ratio in docs/BENCHMARKS.md. Runs on the GPU machine: /opt/torch/.venv/bin/python THIS."""
+import time
+
+import torch
+import torch.nn as nn
+
+PRESETS = {"lite": (16, 3, 4), "ref-small": (32, 3, 6), "paper": (64, 4, 9)}
+IN_CHANNELS = 18
+
+
+def norm_relu(c):
+    return [nn.InstanceNorm2d(c), nn.ReLU(True)]
+
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.body = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(c, c, 3), *norm_relu(c),
+                                  nn.ReflectionPad2d(1), nn.Conv2d(c, c, 3), nn.InstanceNorm2d(c))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+def generator(ngf, downs, blocks):
+    layers = [nn.ReflectionPad2d(3), nn.Conv2d(IN_CHANNELS, ngf, 7), *norm_relu(ngf)]
+    for i in range(downs):
+        c = ngf << i
+        layers += [nn.Conv2d(c, 2 * c, 3, 2, 1), *norm_relu(2 * c)]
+    deep = ngf << downs
+    layers += [Block(deep) for _ in range(blocks)]
+    for i in range(downs):
+        c = deep >> i
+        layers += [nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1), *norm_relu(c // 2)]
+    layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, 3, 7), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+def timed(fn, reps=50):
+    for _ in range(5):
+        fn()
+    torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - t) / reps * 1000
+
+
+def main():
+    print(torch.cuda.get_device_name(0), torch.__version__)
+    for name, (ngf, downs, blocks) in PRESETS.items():
+        model = generator(ngf, downs, blocks).cuda().eval()
+        for size, batch in [(256, 1), (512, 1), (512, 16)]:
+            x = torch.rand(batch, IN_CHANNELS, size, size, device="cuda")
+
+            def run():
+                with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+                    return model(x)
+            eager = timed(run)
+            graph = torch.cuda.CUDAGraph()
+            stream = torch.cuda.Stream()
+            stream.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(stream):
+                for _ in range(3):
+                    run()
+            torch.cuda.current_stream().wait_stream(stream)
+            with torch.cuda.graph(graph):
+                run()
+            replay = timed(graph.replay)
+            print(f"pytorch {name} {size}x{size} batch {batch}: eager {eager:.3f} ms, cuda graph {replay:.3f} ms")
+
+
+if __name__ == "__main__":
+    main()
