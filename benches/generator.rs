@@ -20,6 +20,7 @@ fn config(name: &str) -> Pose2ImConfig {
             ngf: 32,
             downsamplings: 3,
             blocks: 6,
+            edge_kernel: 7,
             ..Pose2ImConfig::lite(channels)
         },
         preset => Pose2ImConfig::preset(preset, channels).expect("known preset"),
@@ -47,18 +48,22 @@ fn bench_one(c: &mut Criterion, preset: &str, size: i64, batch: i64, device: Dev
     for _ in 0..3 {
         drop(run());
     }
-    let name = format!(
-        "generator/{preset} {size}x{size} batch {batch} {}",
-        if cuda { "cuda bf16" } else { "cpu f32" }
-    );
+    let name = if cuda {
+        format!("generator/{preset} {size}x{size} batch {batch} cuda bf16")
+    } else {
+        let threads = tch::get_num_threads();
+        format!("generator/{preset} {size}x{size} batch {batch} cpu f32 {threads} threads")
+    };
     c.bench_function(&name, |b| b.iter(run));
 }
 
 fn generator(c: &mut Criterion) {
     // Before any other libtorch call: libtorch caches "no CUDA" on its first query.
     let gpu = device::select(DeviceChoice::Cuda);
-    tch::set_num_threads(2);
-    bench_one(c, "lite", 256, 1, Device::Cpu);
+    for threads in [1, 2] {
+        tch::set_num_threads(threads);
+        bench_one(c, "lite", 256, 1, Device::Cpu);
+    }
     if let Err(e) = &gpu {
         eprintln!("no CUDA benchmarks: {e}");
     }

@@ -22,6 +22,9 @@ pub struct Pose2ImConfig {
     pub ngf: i64,
     pub downsamplings: i64,
     pub blocks: i64,
+    /// Kernel of the full-resolution stem and head convolutions (pix2pixHD: 7). At full
+    /// resolution they dominate the cost of small generators.
+    pub edge_kernel: i64,
 }
 
 impl Pose2ImConfig {
@@ -33,6 +36,7 @@ impl Pose2ImConfig {
             ngf: 64,
             downsamplings: 4,
             blocks: 9,
+            edge_kernel: 7,
         }
     }
 
@@ -44,6 +48,7 @@ impl Pose2ImConfig {
             ngf: 16,
             downsamplings: 3,
             blocks: 4,
+            edge_kernel: 3,
         }
     }
 
@@ -121,7 +126,8 @@ pub struct Pose2Im {
 impl Pose2Im {
     pub fn new(p: &nn::Path, config: Pose2ImConfig) -> Self {
         let ngf = config.ngf;
-        let stem = conv(p / "stem", config.in_channels, ngf, 7, 1, 0);
+        let k = config.edge_kernel;
+        let stem = conv(p / "stem", config.in_channels, ngf, k, 1, 0);
         let down = (0..config.downsamplings)
             .map(|i| {
                 let c = ngf << i;
@@ -144,7 +150,7 @@ impl Pose2Im {
                 nn::conv_transpose2d(p / "up" / i, c, c / 2, 3, cfg)
             })
             .collect();
-        let head = conv(p / "head", ngf, config.out_channels, 7, 1, 0);
+        let head = conv(p / "head", ngf, config.out_channels, k, 1, 0);
         Self {
             config,
             stem,
@@ -158,7 +164,8 @@ impl Pose2Im {
 
 impl Module for Pose2Im {
     fn forward(&self, x: &Tensor) -> Tensor {
-        let mut y = instance_norm(&x.reflection_pad2d([3, 3, 3, 3]).apply(&self.stem)).relu();
+        let pad = self.config.edge_kernel / 2;
+        let mut y = instance_norm(&x.reflection_pad2d([pad; 4]).apply(&self.stem)).relu();
         for d in &self.down {
             y = instance_norm(&y.apply(d)).relu();
         }
@@ -168,6 +175,6 @@ impl Module for Pose2Im {
         for u in &self.up {
             y = instance_norm(&y.apply(u)).relu();
         }
-        y.reflection_pad2d([3, 3, 3, 3]).apply(&self.head).tanh()
+        y.reflection_pad2d([pad; 4]).apply(&self.head).tanh()
     }
 }
