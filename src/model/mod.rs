@@ -2,6 +2,7 @@
 
 pub mod checkpoint;
 pub mod device;
+pub mod discriminator;
 pub mod pose2im;
 #[cfg(test)]
 mod tests;
