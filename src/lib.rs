@@ -22,6 +22,7 @@ pub mod skeleton;
 pub mod stats;
 pub mod stream;
 pub mod synth;
+pub mod train;
 
 pub use frame::{Frame, RgbImage};
 pub use skeleton::{Landmark, Skeleton};

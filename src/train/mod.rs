@@ -1,0 +1,147 @@
+//! Few-shot personalization: T steps of pix2pixHD-style GAN training on K frames of one
+//! person, the inner loop of MetaPix (and of Reptile, which calls it from the current
+//! weights with a fresh optimizer).
+//!
+//! Losses: LSGAN, discriminator feature matching, and L1 to the real frame. The paper's VGG19
+//! perceptual loss needs ImageNet weights we cannot download here; L1 stands in for it.
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module, OptimizerConfig};
+use tch::{Kind, Reduction, Tensor};
+
+use crate::model::discriminator::PatchGan;
+use crate::model::Pose2Im;
+
+/// The personalization budget and optimizer (defaults: the MetaPix paper's).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PersonalizeConfig {
+    pub shots: usize,
+    pub steps: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub beta1: f64,
+    /// Steps at constant learning rate before the linear decay to 0 starts.
+    pub constant_steps: usize,
+    pub l1_weight: f64,
+    pub feature_matching_weight: f64,
+    pub seed: u64,
+}
+
+impl Default for PersonalizeConfig {
+    fn default() -> Self {
+        Self {
+            shots: 5,
+            steps: 20,
+            batch: 8,
+            lr: 2e-4,
+            beta1: 0.5,
+            constant_steps: 10,
+            l1_weight: 10.0,
+            feature_matching_weight: 10.0,
+            seed: 0,
+        }
+    }
+}
+
+impl PersonalizeConfig {
+    /// Learning rate of step `step` (0-based): constant, then linearly down towards 0.
+    pub fn lr_at(&self, step: usize) -> f64 {
+        if step < self.constant_steps {
+            return self.lr;
+        }
+        let decay = self.steps.saturating_sub(self.constant_steps).max(1);
+        self.lr * (self.steps.saturating_sub(step)) as f64 / decay as f64
+    }
+}
+
+/// The K frames of one person: pose maps (K, C, H, W) in 0..1 and images (K, 3, H, W) in -1..1.
+pub struct Shots {
+    pub poses: Tensor,
+    pub images: Tensor,
+}
+
+/// Losses of each step.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TrainLog {
+    pub generator: Vec<f64>,
+    pub discriminator: Vec<f64>,
+    pub l1: Vec<f64>,
+}
+
+/// A deterministic index stream (splitmix64), so runs repeat exactly.
+fn next_index(state: &mut u64, n: usize) -> i64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) % n as u64) as i64
+}
+
+fn lsgan(scores: &Tensor, target: f64) -> Tensor {
+    (scores - target).square().mean(Kind::Float)
+}
+
+/// Trains `generator` and `discriminator` (their variables in `gen_vs` and `disc_vs`) on
+/// `shots` for `config.steps` steps with fresh Adam optimizers.
+pub fn personalize(
+    generator: &Pose2Im,
+    gen_vs: &nn::VarStore,
+    discriminator: &PatchGan,
+    disc_vs: &nn::VarStore,
+    shots: &Shots,
+    config: &PersonalizeConfig,
+) -> Result<TrainLog, tch::TchError> {
+    let adam = nn::Adam::default().beta1(config.beta1);
+    let mut gen_opt = adam.build(gen_vs, config.lr)?;
+    let mut disc_opt = adam.build(disc_vs, config.lr)?;
+    let k = shots.poses.size()[0] as usize;
+    let mut rng = config.seed;
+    let mut log = TrainLog::default();
+    let device = gen_vs.device();
+    for step in 0..config.steps {
+        let lr = config.lr_at(step);
+        gen_opt.set_lr(lr);
+        disc_opt.set_lr(lr);
+        let idx: Vec<i64> = (0..config.batch).map(|_| next_index(&mut rng, k)).collect();
+        let idx = Tensor::from_slice(&idx).to_device(device);
+        let pose = shots.poses.index_select(0, &idx);
+        let real = shots.images.index_select(0, &idx);
+        let fake = generator.forward(&pose);
+
+        // Discriminator: real patches towards 1, generated ones towards 0.
+        let real_feats = discriminator.features(&pose, &real);
+        let fake_feats = discriminator.features(&pose, &fake.detach());
+        let scales = real_feats.len() as f64;
+        let d_loss = real_feats
+            .iter()
+            .zip(&fake_feats)
+            .map(|(r, f)| lsgan(r.last().unwrap(), 1.0) + lsgan(f.last().unwrap(), 0.0))
+            .fold(Tensor::zeros([], (Kind::Float, device)), |a, b| a + b)
+            * (0.5 / scales);
+        disc_opt.backward_step(&d_loss);
+
+        // Generator: fool the discriminator, match its features on real frames, stay close.
+        let fake_feats = discriminator.features(&pose, &fake);
+        let mut adv = Tensor::zeros([], (Kind::Float, device));
+        let mut fm = Tensor::zeros([], (Kind::Float, device));
+        for (r, f) in real_feats.iter().zip(&fake_feats) {
+            adv += lsgan(f.last().unwrap(), 1.0);
+            let layers = (f.len() - 1) as f64;
+            for (rf, ff) in r.iter().zip(f).take(f.len() - 1) {
+                fm += ff.l1_loss(&rf.detach(), Reduction::Mean) / layers;
+            }
+        }
+        let l1 = fake.l1_loss(&real, Reduction::Mean);
+        let g_loss =
+            adv / scales + fm * (config.feature_matching_weight / scales) + &l1 * config.l1_weight;
+        gen_opt.backward_step(&g_loss);
+
+        log.generator.push(g_loss.double_value(&[]));
+        log.discriminator.push(d_loss.double_value(&[]));
+        log.l1.push(l1.double_value(&[]));
+    }
+    Ok(log)
+}
+
+#[cfg(test)]
+mod tests;
