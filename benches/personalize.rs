@@ -22,7 +22,8 @@ fn time_one(preset: &str, size: i64, device: Device, bf16: bool) -> Vec<f64> {
     let config = PersonalizeConfig::default();
     let shots = Shots {
         poses: Tensor::rand([config.shots as i64, c, size, size], (Kind::Float, device)),
-        images: Tensor::rand([config.shots as i64, 3, size, size], (Kind::Float, device)) * 2.0 - 1.0,
+        images: Tensor::rand([config.shots as i64, 3, size, size], (Kind::Float, device)) * 2.0
+            - 1.0,
     };
     (0..3)
         .map(|_| {
@@ -37,8 +38,13 @@ fn time_one(preset: &str, size: i64, device: Device, bf16: bool) -> Vec<f64> {
             };
             sync();
             let start = Instant::now();
-            let run = || personalize(&generator, &gen_vs, &disc, &disc_vs, &shots, &config).unwrap();
-            let log = if bf16 { tch::autocast(true, run) } else { run() };
+            let run =
+                || personalize(&generator, &gen_vs, &disc, &disc_vs, &shots, &config).unwrap();
+            let log = if bf16 {
+                tch::autocast(true, run)
+            } else {
+                run()
+            };
             sync();
             assert!(log.l1.iter().all(|v| v.is_finite()));
             start.elapsed().as_secs_f64()
@@ -56,7 +62,10 @@ fn main() {
         let runs: Vec<String> = t.iter().map(|s| format!("{s:.2}")).collect();
         let dev = if device.is_cuda() { "cuda" } else { "cpu" };
         let prec = if bf16 { "bf16 autocast" } else { "f32" };
-        println!("| {preset} | {size} | {dev} | {prec} | {} |", runs.join(" / "));
+        println!(
+            "| {preset} | {size} | {dev} | {prec} | {} |",
+            runs.join(" / ")
+        );
     };
     tch::set_num_threads(2);
     row("lite", 128, Device::Cpu, false);
