@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use tch::nn;
 use tch::Tensor;
 
+use super::pose2im::instance_norm;
+
 /// The discriminator's shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PatchGanConfig {
@@ -38,19 +40,6 @@ impl PatchGanConfig {
             scales: 2,
         }
     }
-}
-
-fn instance_norm(x: &Tensor) -> Tensor {
-    x.instance_norm(
-        None::<Tensor>,
-        None::<Tensor>,
-        None::<Tensor>,
-        None::<Tensor>,
-        true,
-        0.1,
-        1e-5,
-        true,
-    )
 }
 
 /// One scale: 4x4 convolutions, LeakyReLU 0.2, instance norm after the first.

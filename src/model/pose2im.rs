@@ -67,8 +67,9 @@ impl Pose2ImConfig {
     }
 }
 
-/// Instance norm without learned affine parameters, as pix2pixHD's `norm='instance'`.
-fn instance_norm(x: &Tensor) -> Tensor {
+/// Instance norm without learned affine parameters, as pix2pixHD's `norm='instance'`
+/// (the discriminator uses it too).
+pub(super) fn instance_norm(x: &Tensor) -> Tensor {
     x.instance_norm(
         None::<Tensor>,
         None::<Tensor>,
