@@ -16,6 +16,8 @@ use crate::Skeleton;
 /// Frames whose ankle y lies within this fraction of the ankle range from an end count as
 /// "at" that end when the height there is measured.
 const END_BAND: f32 = 0.15;
+/// Below this ankle range (as a fraction of height) a video has one depth, not two.
+const DEPTH_MIN_FRACTION: f32 = 0.05;
 
 /// What normalization needs to know about one video's person, in that video's pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -39,7 +41,7 @@ pub enum NormError {
 }
 
 /// The measurements of one skeleton: ankle y, height, body centre x.
-fn measure(s: &Skeleton) -> Option<(f32, f32, f32)> {
+pub fn measure(s: &Skeleton) -> Option<(f32, f32, f32)> {
     if !s.found() {
         return None;
     }
@@ -64,6 +66,12 @@ impl NormStats {
     /// Fits the statistics of a whole video's skeletons.
     pub fn fit<'a>(skeletons: impl IntoIterator<Item = &'a Skeleton>) -> Result<Self, NormError> {
         let m: Vec<_> = skeletons.into_iter().filter_map(measure).collect();
+        Self::fit_measurements(&m)
+    }
+
+    /// Fits the statistics from [`measure`]ments (a live stream keeps these, three numbers a
+    /// frame, and refits as it goes).
+    pub fn fit_measurements(m: &[(f32, f32, f32)]) -> Result<Self, NormError> {
         if m.is_empty() {
             return Err(NormError::NoUsableFrame);
         }
@@ -78,13 +86,23 @@ impl NormStats {
                 .map(|&(_, h, _)| h)
                 .fold(0.0f32, f32::max)
         };
+        let (mut height_far, mut height_close) = (
+            tallest(&|y| y <= far + band),
+            tallest(&|y| y >= close - band),
+        );
+        // A person who stays at one depth (ankle range within 5% of their height) gives two
+        // bands that are the same frames: use their tallest pose for both ends.
+        let tallest_all = tallest(&|_| true);
+        if close - far < DEPTH_MIN_FRACTION * tallest_all {
+            (height_far, height_close) = (tallest_all, tallest_all);
+        }
         let mut centers: Vec<f32> = m.iter().map(|&(_, _, c)| c).collect();
         centers.sort_by(f32::total_cmp);
         Ok(Self {
             ankle_far: far,
             ankle_close: close,
-            height_far: tallest(&|y| y <= far + band),
-            height_close: tallest(&|y| y >= close - band),
+            height_far,
+            height_close,
             center_x: centers[centers.len() / 2],
         })
     }
