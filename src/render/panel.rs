@@ -23,6 +23,18 @@ impl PanelFit {
         }
     }
 
+    /// The square `side` x `side` region centred on (`cx`, `cy`) of the source, scaled to the
+    /// panel: a crop (parts outside the source come out black).
+    pub fn crop(cx: f32, cy: f32, side: f32, size: u32) -> Self {
+        let scale = size as f32 / side;
+        Self {
+            size,
+            scale,
+            offset_x: (side / 2.0 - cx) * scale,
+            offset_y: (side / 2.0 - cy) * scale,
+        }
+    }
+
     /// Maps a source pixel position to panel pixels.
     #[inline]
     pub fn apply(&self, x: f32, y: f32) -> (f32, f32) {
@@ -44,7 +56,7 @@ impl PanelFit {
 }
 
 /// The frame scaled into a black `size x size` panel with bilinear sampling (pixel centres
-/// aligned), for side-by-side views.
+/// aligned), for side-by-side views; with a [`PanelFit::crop`], the cropped region.
 pub fn letterbox(image: &RgbImage, fit: &PanelFit) -> RgbImage {
     let size = fit.size as usize;
     let mut out = RgbImage::filled(fit.size, fit.size, [0, 0, 0]);
@@ -91,6 +103,23 @@ mod tests {
         assert_eq!(fit.scale, 1.28);
         assert_eq!(fit.apply(0.0, 0.0), (64.0, 0.0));
         assert_eq!(fit.apply(100.0, 200.0), (192.0, 256.0));
+    }
+
+    #[test]
+    fn crop_maps_its_region_onto_the_panel() {
+        let fit = PanelFit::crop(150.0, 100.0, 100.0, 50);
+        assert_eq!(fit.apply(100.0, 50.0), (0.0, 0.0));
+        assert_eq!(fit.apply(200.0, 150.0), (50.0, 50.0));
+        let mut img = RgbImage::filled(300, 200, [0, 0, 255]);
+        for y in 0..200 {
+            for x in 0..150 {
+                let i = (y * 300 + x) * 3;
+                img.data[i..i + 3].copy_from_slice(&[255, 0, 0]);
+            }
+        }
+        let out = letterbox(&img, &fit);
+        assert_eq!(out.pixel(10, 25), [255, 0, 0]);
+        assert_eq!(out.pixel(40, 25), [0, 0, 255]);
     }
 
     #[test]

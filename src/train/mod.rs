@@ -5,6 +5,8 @@
 //! Losses: LSGAN, discriminator feature matching, and L1 to the real frame. The paper's VGG19
 //! perceptual loss needs ImageNet weights we cannot download here; L1 stands in for it.
 
+pub mod data;
+
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Kind, Reduction, Tensor};

@@ -2,50 +2,25 @@
 //! of a synthetic person renders held-out frames of that person better than before.
 
 use tch::nn::{Module, VarStore};
-use tch::{Device, Kind, Tensor};
+use tch::Device;
 
 use super::*;
 use crate::model::discriminator::{PatchGan, PatchGanConfig};
 use crate::model::{Pose2Im, Pose2ImConfig};
-use crate::render::{PoseMapRenderer, NUM_PARTS};
+use crate::render::NUM_PARTS;
 use crate::synth::SyntheticPerson;
 
 const SIZE: u32 = 64;
 
 /// Pose maps and images of the person at times `ts`.
 fn frames(person: &SyntheticPerson, ts: &[f32]) -> Shots {
-    let mut renderer = PoseMapRenderer::new(SIZE);
-    let (mut poses, mut images) = (Vec::new(), Vec::new());
-    for &t in ts {
-        let (image, skeleton) = person.render(t, SIZE, SIZE);
-        let map = renderer.render(&skeleton);
-        poses.push(Tensor::from_slice(&map.data).view([
-            NUM_PARTS as i64,
-            SIZE as i64,
-            SIZE as i64,
-        ]));
-        let rgb = Tensor::from_slice(&image.data).view([SIZE as i64, SIZE as i64, 3]);
-        images.push(rgb.permute([2, 0, 1]).to_kind(Kind::Float) / 127.5 - 1.0);
-    }
-    Shots {
-        poses: Tensor::stack(&poses, 0),
-        images: Tensor::stack(&images, 0),
-    }
+    let rendered: Vec<_> = ts.iter().map(|&t| person.render(t, SIZE, SIZE)).collect();
+    data::shots(&rendered)
 }
 
-/// Mean L1 and PSNR (dB, images in 0..1) of the generator on `test`.
+/// Mean L1 and PSNR of the generator on `test`.
 fn score(generator: &Pose2Im, test: &Shots) -> (f64, f64) {
-    tch::no_grad(|| {
-        let fake = generator.forward(&test.poses);
-        let l1 = fake
-            .l1_loss(&test.images, Reduction::Mean)
-            .double_value(&[]);
-        let mse = ((&fake - &test.images) / 2.0)
-            .square()
-            .mean(Kind::Float)
-            .double_value(&[]);
-        (l1, -10.0 * mse.log10())
-    })
+    tch::no_grad(|| data::l1_psnr(&generator.forward(&test.poses), &test.images))
 }
 
 #[test]

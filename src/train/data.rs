@@ -1,0 +1,105 @@
+//! Training data as tensors: frames in -1..1 and the pose maps drawn from their skeletons.
+
+use tch::{Kind, Tensor};
+
+use super::Shots;
+use crate::render::{PoseMapRenderer, NUM_PARTS};
+use crate::{RgbImage, Skeleton};
+
+/// An RGB frame as a (3, H, W) tensor in -1..1.
+pub fn image_tensor(image: &RgbImage) -> Tensor {
+    let (h, w) = (image.height as i64, image.width as i64);
+    Tensor::from_slice(&image.data)
+        .view([h, w, 3])
+        .permute([2, 0, 1])
+        .to_kind(Kind::Float)
+        / 127.5
+        - 1.0
+}
+
+/// A (3, H, W) tensor in -1..1 back to an RGB frame.
+pub fn tensor_image(t: &Tensor) -> RgbImage {
+    let (h, w) = (t.size()[1], t.size()[2]);
+    let bytes = ((t.detach().to_device(tch::Device::Cpu).to_kind(Kind::Float) + 1.0) * 127.5)
+        .clamp(0.0, 255.0)
+        .round()
+        .to_kind(Kind::Uint8)
+        .permute([1, 2, 0])
+        .contiguous();
+    let data = Vec::<u8>::try_from(bytes.flatten(0, -1)).expect("u8 tensor converts");
+    RgbImage::from_raw(w as u32, h as u32, data)
+}
+
+/// The pose map of a skeleton (in panel pixels) as a (C, S, S) tensor.
+pub fn pose_tensor(renderer: &mut PoseMapRenderer, skeleton: &Skeleton) -> Tensor {
+    let map = renderer.render(skeleton);
+    let s = map.size as i64;
+    Tensor::from_slice(&map.data).view([NUM_PARTS as i64, s, s])
+}
+
+/// Stacks frames and their skeletons (same size, square) into [`Shots`].
+pub fn shots(frames: &[(RgbImage, Skeleton)]) -> Shots {
+    let size = frames.first().map(|(i, _)| i.width).unwrap_or(1);
+    let mut renderer = PoseMapRenderer::new(size);
+    let poses: Vec<Tensor> = frames
+        .iter()
+        .map(|(_, s)| pose_tensor(&mut renderer, s))
+        .collect();
+    let images: Vec<Tensor> = frames.iter().map(|(i, _)| image_tensor(i)).collect();
+    Shots {
+        poses: Tensor::stack(&poses, 0),
+        images: Tensor::stack(&images, 0),
+    }
+}
+
+/// The protocol's K frames out of `n`: the pool is the first 85%, its first 100 frames (a
+/// quarter for short clips) are skipped, and K are spread evenly over the rest.
+pub fn choose_shots(n: usize, k: usize) -> Vec<usize> {
+    let pool = (n * 85 / 100).max(1);
+    let skip = 100.min(pool / 4);
+    let span = pool - skip;
+    if k <= 1 || span <= 1 {
+        return vec![skip; k.min(1)];
+    }
+    (0..k)
+        .map(|i| skip + ((i * (span - 1)) as f64 / (k - 1) as f64).round() as usize)
+        .collect()
+}
+
+/// The held-out test frames: the last 15%.
+pub fn held_out(n: usize) -> std::ops::Range<usize> {
+    (n * 85 / 100).max(1).min(n)..n
+}
+
+/// Mean L1 and PSNR (dB, on 0..1 images) of `fake` against `real`, both in -1..1.
+pub fn l1_psnr(fake: &Tensor, real: &Tensor) -> (f64, f64) {
+    let l1 = (fake - real).abs().mean(Kind::Float).double_value(&[]);
+    let mse = ((fake - real) / 2.0)
+        .square()
+        .mean(Kind::Float)
+        .double_value(&[]);
+    (l1, -10.0 * mse.max(1e-12).log10())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shots_follow_the_protocol() {
+        // 1000 frames: pool 850, skip 100, 5 evenly over 100..849.
+        assert_eq!(choose_shots(1000, 5), vec![100, 287, 475, 662, 849]);
+        // 65 frames (the squats clip): pool 55, skip 13.
+        assert_eq!(choose_shots(65, 5), vec![13, 23, 34, 44, 54]);
+        assert_eq!(held_out(65), 55..65);
+        assert_eq!(choose_shots(1000, 1), vec![100]);
+    }
+
+    #[test]
+    fn images_round_trip_through_tensors() {
+        let img = RgbImage::from_raw(2, 1, vec![0, 128, 255, 10, 20, 30]);
+        let t = image_tensor(&img);
+        assert_eq!(t.size(), [3, 1, 2]);
+        assert_eq!(tensor_image(&t), img);
+    }
+}
