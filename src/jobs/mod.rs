@@ -1,7 +1,9 @@
 //! What the commands do, as library entry points: each job is a validated configuration
 //! plus one `run`. The binaries only parse flags into these and report the outcome.
 
+pub mod personalize;
 pub mod pose;
+pub mod prepare;
 pub mod stream;
 pub mod synth;
 
@@ -20,6 +22,8 @@ pub enum JobError {
     Pose(#[from] PoseError),
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Checkpoint(#[from] crate::model::CheckpointError),
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,

@@ -1,0 +1,228 @@
+//! `metapix prepare TARGET --out DIR`: a video or a folder of images of one person becomes
+//! what personalization reads: square frames cropped the same way throughout around the
+//! person, their skeletons in crop pixels, and the person's normalization statistics.
+//!
+//! Layout: `DIR/frames/NNNNNN.png`, `DIR/poses.jsonl` (the pose-file format, crop pixels)
+//! and `DIR/target.json` ([`TargetInfo`]). Pose maps are drawn from the skeletons when
+//! needed, so the format they are drawn in always matches the code.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::JobError;
+use crate::normalize::NormStats;
+use crate::pose::{PoseConfig, PoseEstimator};
+use crate::posefile::{PoseRecord, PoseWriter};
+use crate::progress::Progress;
+use crate::render::{letterbox, PanelFit};
+use crate::stream::{open_input, InputSpec};
+use crate::{RgbImage, Skeleton};
+
+/// Margin around the person's extent, as a fraction of its larger side.
+const MARGIN: f32 = 0.15;
+
+/// What `target.json` says about a prepared target.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetInfo {
+    pub source: String,
+    /// Side of the square frames.
+    pub size: u32,
+    pub frames: usize,
+    pub frames_with_person: usize,
+    /// The crop in source pixels: centre and side.
+    pub crop: [f32; 3],
+    pub normalization: NormStats,
+}
+
+impl TargetInfo {
+    pub fn read(dir: &Path) -> Result<Self, JobError> {
+        let path = dir.join("target.json");
+        let bytes = std::fs::read(&path).map_err(|e| {
+            JobError::InvalidArgument(format!(
+                "{} is not a prepared target (run metapix prepare): {e}",
+                dir.display()
+            ))
+        })?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| JobError::InvalidArgument(format!("{}: {e}", path.display())))
+    }
+
+    pub fn frame_path(dir: &Path, index: usize) -> PathBuf {
+        dir.join("frames").join(format!("{index:06}.png"))
+    }
+}
+
+/// A validated prepare job.
+#[derive(Debug, Clone)]
+pub struct PrepareJob {
+    pub target: PathBuf,
+    pub out: PathBuf,
+    pub size: u32,
+    pub pose: PoseConfig,
+}
+
+/// Where the target's frames come from.
+enum Frames {
+    Video(InputSpec),
+    Images(Vec<PathBuf>),
+}
+
+impl PrepareJob {
+    pub fn new(target: &Path, out: &Path, size: u32, pose: PoseConfig) -> Result<Self, JobError> {
+        super::check_size(size)?;
+        if !target.exists() {
+            return Err(JobError::InvalidArgument(format!(
+                "target not found: {}",
+                target.display()
+            )));
+        }
+        std::fs::create_dir_all(out.join("frames")).map_err(JobError::write(out))?;
+        Ok(Self {
+            target: target.to_path_buf(),
+            out: out.to_path_buf(),
+            size,
+            pose,
+        })
+    }
+
+    fn frames(&self) -> Result<Frames, JobError> {
+        if !self.target.is_dir() {
+            return Ok(Frames::Video(InputSpec::parse(
+                &self.target.to_string_lossy(),
+            )?));
+        }
+        let mut images: Vec<PathBuf> = std::fs::read_dir(&self.target)
+            .map_err(|e| JobError::InvalidArgument(format!("{}: {e}", self.target.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| super::pose::is_image(p))
+            .collect();
+        images.sort();
+        if images.is_empty() {
+            return Err(JobError::InvalidArgument(format!(
+                "{} holds no .png or .jpg images",
+                self.target.display()
+            )));
+        }
+        Ok(Frames::Images(images))
+    }
+
+    /// Runs `each` on every frame of the target, in order.
+    fn for_each_frame(
+        &self,
+        frames: &Frames,
+        stop: &Arc<AtomicBool>,
+        each: &mut dyn FnMut(usize, &RgbImage, Duration) -> Result<(), JobError>,
+    ) -> Result<(), JobError> {
+        match frames {
+            Frames::Video(spec) => {
+                let mut source = open_input(spec, stop.clone())?.into_source();
+                let mut i = 0;
+                while let Some(frame) = source.next_frame()? {
+                    let t = frame.pts.unwrap_or(Duration::from_millis(33) * i as u32);
+                    each(i, &frame.image, t)?;
+                    i += 1;
+                }
+            }
+            Frames::Images(paths) => {
+                for (i, path) in paths.iter().enumerate() {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let image = RgbImage::open(path).map_err(|e| JobError::Image {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    })?;
+                    each(i, &image, Duration::ZERO)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Two passes: poses first (to place the crop), then the cropped frames.
+    pub fn run(
+        &self,
+        stop: Arc<AtomicBool>,
+        progress: &mut Progress,
+    ) -> Result<TargetInfo, JobError> {
+        let frames = self.frames()?;
+        let still = matches!(frames, Frames::Images(_));
+        let config = PoseConfig {
+            static_images: still,
+            ..self.pose.clone()
+        };
+        let mut estimator = PoseEstimator::new(&config)?;
+        let mut skeletons: Vec<(Skeleton, Duration)> = Vec::new();
+        progress.set_total(None);
+        self.for_each_frame(&frames, &stop, &mut |_, image, t| {
+            skeletons.push((estimator.process(image, t)?, t));
+            progress.update(skeletons.len() as u64);
+            Ok(())
+        })?;
+        progress.finish(skeletons.len() as u64);
+        let crop = crop_around(skeletons.iter().map(|(s, _)| s)).ok_or_else(|| {
+            JobError::InvalidArgument(format!("no person was found in {}", self.target.display()))
+        })?;
+        let fit = PanelFit::crop(crop[0], crop[1], crop[2], self.size);
+        let cropped: Vec<Skeleton> = skeletons.iter().map(|(s, _)| fit.skeleton(s)).collect();
+        let normalization = NormStats::fit(&cropped)
+            .map_err(|e| JobError::InvalidArgument(format!("{}: {e}", self.target.display())))?;
+
+        let poses_path = self.out.join("poses.jsonl");
+        let mut poses = PoseWriter::create(&poses_path).map_err(JobError::write(&poses_path))?;
+        for (i, ((_, t), s)) in skeletons.iter().zip(&cropped).enumerate() {
+            poses
+                .write(&PoseRecord::new(i as u64, *t, s))
+                .map_err(JobError::write(&poses_path))?;
+        }
+        let out = &self.out;
+        self.for_each_frame(&frames, &stop, &mut |i, image, _| {
+            let path = TargetInfo::frame_path(out, i);
+            letterbox(image, &fit)
+                .save_png(&path)
+                .map_err(|e| JobError::Write {
+                    path: path.clone(),
+                    source: std::io::Error::other(e.to_string()),
+                })
+        })?;
+        poses.finish().map_err(JobError::write(&poses_path))?;
+        let info = TargetInfo {
+            source: self.target.display().to_string(),
+            size: self.size,
+            frames: skeletons.len(),
+            frames_with_person: cropped.iter().filter(|s| s.found()).count(),
+            crop,
+            normalization,
+        };
+        let json = serde_json::to_vec_pretty(&info).expect("target info serializes");
+        let info_path = out.join("target.json");
+        crate::fsutil::write_atomic(&info_path, &json).map_err(JobError::write(&info_path))?;
+        Ok(info)
+    }
+}
+
+/// A square around every visible landmark of every frame, with a margin: centre x, centre y, side.
+pub fn crop_around<'a>(skeletons: impl IntoIterator<Item = &'a Skeleton>) -> Option<[f32; 3]> {
+    let mut b = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+    for lm in skeletons
+        .into_iter()
+        .flat_map(|s| &s.landmarks)
+        .filter(|l| l.is_visible())
+    {
+        b = [
+            b[0].min(lm.x),
+            b[1].min(lm.y),
+            b[2].max(lm.x),
+            b[3].max(lm.y),
+        ];
+    }
+    if b[0] > b[2] {
+        return None;
+    }
+    let side = (b[2] - b[0]).max(b[3] - b[1]) * (1.0 + 2.0 * MARGIN);
+    Some([(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, side.max(16.0)])
+}
