@@ -10,6 +10,7 @@ pub mod cli;
 pub mod endpoints;
 pub mod frame;
 pub mod fsutil;
+pub mod generate;
 pub mod jobs;
 pub mod model;
 pub mod normalize;

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver};
 
 pub use crate::endpoints::{FrameSink, FrameSource, OutputFrame};
+use crate::generate::Generator;
 use crate::pose::{PoseError, PoseEstimator};
 use crate::render::{View, ViewRenderer};
 use crate::stats::{LatencyHistogram, RunStats};
@@ -40,6 +41,7 @@ const FALLBACK_PERIOD: Duration = Duration::from_nanos(33_333_333);
 struct Posed {
     frame: Frame,
     skeleton: Skeleton,
+    generated: Option<crate::RgbImage>,
 }
 
 /// The settings of one run of the graph.
@@ -57,6 +59,7 @@ pub struct GraphReport {
     pub frames_out: u64,
     pub frames_without_person: u64,
     pub pose: LatencyHistogram,
+    pub generate: LatencyHistogram,
     pub render: LatencyHistogram,
     pub sink: LatencyHistogram,
     pub end_to_end: LatencyHistogram,
@@ -71,10 +74,12 @@ impl GraphReport {
         let secs = self.wall.as_secs_f64();
         let stages = [
             ("pose", &self.pose),
+            ("generate", &self.generate),
             ("render", &self.render),
             ("encode", &self.sink),
         ]
         .into_iter()
+        .filter(|(_, h)| h.count() > 0)
         .map(|(name, h)| (name.to_string(), h.summary()))
         .collect();
         RunStats {
@@ -139,6 +144,7 @@ where
 pub fn run_graph(
     mut source: Box<dyn FrameSource>,
     mut pose: PoseEstimator,
+    generator: Option<Generator>,
     sink: &mut dyn FrameSink,
     config: &GraphConfig,
     stop: &AtomicBool,
@@ -175,15 +181,30 @@ pub fn run_graph(
             if !skeleton.found() {
                 without_person.fetch_add(1, Ordering::Relaxed);
             }
-            Ok(Posed { frame, skeleton })
+            Ok(Posed {
+                frame,
+                skeleton,
+                generated: None,
+            })
         });
+        let (posed_rx, generate_handle) = match generator {
+            Some(mut generator) => {
+                let (rx, handle) = spawn_stage(scope, "generate", posed_rx, move |mut p: Posed| {
+                    let target = generator.normalize(&p.skeleton, p.frame.image.height);
+                    p.generated = Some(generator.generate(&target));
+                    Ok(p)
+                });
+                (rx, Some(handle))
+            }
+            None => (posed_rx, None),
+        };
         let (out_rx, render_handle) = spawn_stage(scope, "render", posed_rx, move |p: Posed| {
             Ok(OutputFrame {
                 index: p.frame.index,
                 pts: p.frame.pts,
                 duration: p.frame.duration,
                 arrived: p.frame.arrived,
-                image: renderer.render(&p.frame.image, &p.skeleton),
+                image: renderer.render(&p.frame.image, &p.skeleton, p.generated.as_ref()),
             })
         });
 
@@ -207,7 +228,9 @@ pub fn run_graph(
         let source = source_handle
             .join()
             .map_err(|_| PipelineError::StagePanicked("source"));
-        let (pose, render) = (join(pose_handle, "pose"), join(render_handle, "render"));
+        let pose = join(pose_handle, "pose");
+        let generate = generate_handle.map(|h| join(h, "generate")).transpose();
+        let render = join(render_handle, "render");
         // Whatever failed upstream, the frames written so far still make a playable file.
         let finished = match sink_result {
             Ok(()) => sink.finish().map_err(PipelineError::from),
@@ -216,6 +239,7 @@ pub fn run_graph(
         // The first failing stage explains the rest.
         report.frames_in = source??;
         report.pose = pose?;
+        report.generate = generate?.unwrap_or_default();
         report.render = render?;
         finished?;
         Ok(())

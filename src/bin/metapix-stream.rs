@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use metapix::cli;
 use metapix::jobs::stream::StreamJob;
+use metapix::model::DeviceChoice;
 use metapix::render::View;
 
 /// Renders the motion in a driving video: pose estimation, then the chosen view, encoded.
@@ -16,9 +17,16 @@ struct Args {
     input: String,
     /// An .mp4, .mkv or .webm file (the container follows the extension), or `null`.
     output: String,
-    /// What to show: the stick figure, or the driving frame beside it.
-    #[arg(long, value_enum, default_value_t = View::Skeleton)]
-    view: View,
+    /// What to show: the generated person (default with --model), the stick figure (default
+    /// without), or the driving frame, the stick figure and the person side by side.
+    #[arg(long, value_enum)]
+    view: Option<View>,
+    /// A personalized generator (metapix personalize).
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
+    /// Where the generator runs.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
     /// Side of one square panel in pixels (even, 64..4096).
     #[arg(long, default_value_t = 512)]
     size: u32,
@@ -35,7 +43,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     cli::run("metapix-stream", || {
-        let job = StreamJob::new(
+        let mut job = StreamJob::new(
             &args.input,
             &args.output,
             args.view,
@@ -43,6 +51,9 @@ fn main() -> ExitCode {
             args.pose.config()?,
             args.stats.clone(),
         )?;
+        if let Some(model) = &args.model {
+            job = job.with_model(model.clone(), args.view, args.device)?;
+        }
         let stop = cli::stop_on_signal()?;
         let mut progress = cli::progress("metapix-stream", args.quiet);
         let stats = job.run(stop, &mut progress)?;

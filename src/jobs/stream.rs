@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::JobError;
+use crate::generate::Generator;
+use crate::model::device::{self, DeviceChoice};
 use crate::pipeline::{run_graph, GraphConfig};
 use crate::pose::{PoseConfig, PoseEstimator};
 use crate::progress::Progress;
@@ -20,6 +22,9 @@ pub struct StreamJob {
     pub view: View,
     pub size: u32,
     pub pose: PoseConfig,
+    /// A personalized generator checkpoint.
+    pub model: Option<PathBuf>,
+    pub device: DeviceChoice,
     /// Where to write the JSON run summary.
     pub stats: Option<PathBuf>,
 }
@@ -29,7 +34,7 @@ impl StreamJob {
     pub fn new(
         input: &str,
         output: &str,
-        view: View,
+        view: Option<View>,
         size: u32,
         pose: PoseConfig,
         stats: Option<PathBuf>,
@@ -37,11 +42,32 @@ impl StreamJob {
         Ok(Self {
             input: InputSpec::parse(input)?,
             output: OutputSpec::parse(output)?,
-            view,
+            view: view.unwrap_or(View::Skeleton),
             size: super::check_size(size)?,
             pose,
+            model: None,
+            device: DeviceChoice::Auto,
             stats,
         })
+    }
+
+    /// Renders with the generator in `model` (the default view becomes the generated person).
+    pub fn with_model(
+        mut self,
+        model: PathBuf,
+        view: Option<View>,
+        device: DeviceChoice,
+    ) -> Result<Self, JobError> {
+        if !model.is_file() {
+            return Err(JobError::InvalidArgument(format!(
+                "model not found: {}",
+                model.display()
+            )));
+        }
+        self.model = Some(model);
+        self.view = view.unwrap_or(View::Gen);
+        self.device = device;
+        Ok(self)
     }
 
     /// Runs until the input ends or `stop` is raised (the output is finished either way).
@@ -51,9 +77,23 @@ impl StreamJob {
         stop: Arc<AtomicBool>,
         progress: &mut Progress,
     ) -> Result<RunStats, JobError> {
+        if self.view == View::Gen && self.model.is_none() {
+            return Err(JobError::InvalidArgument(
+                "--view gen needs --model (no default model is shipped yet)".into(),
+            ));
+        }
+        // The generator first: libtorch must find CUDA before anything else asks it.
+        let generator = match &self.model {
+            Some(path) => {
+                let device = device::select(self.device)
+                    .map_err(|e| JobError::InvalidArgument(e.to_string()))?;
+                Some(Generator::load(path, device)?)
+            }
+            None => None,
+        };
         let mut input = open_input(&self.input, stop.clone())?;
         let pose = PoseEstimator::new(&self.pose)?;
-        let frame_size = self.view.frame_size(self.size);
+        let frame_size = self.view.frame_size(self.size, generator.is_some());
         let info = input.info.clone();
         let (fps, total) = (info.fps, info.estimated_frames());
         let mut output = open_output(&self.output, frame_size, fps, Some(&mut input))?;
@@ -65,6 +105,7 @@ impl StreamJob {
         let report = run_graph(
             input.into_source(),
             pose,
+            generator,
             &mut output,
             &config,
             &stop,

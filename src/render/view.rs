@@ -7,17 +7,21 @@ use crate::{RgbImage, Skeleton};
 /// The output layout, chosen with `--view`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum View {
+    /// The generated person, one square panel (needs a model).
+    Gen,
     /// The stick figure on black, one square panel.
     Skeleton,
-    /// The driving frame and the stick figure, two panels side by side.
+    /// The driving frame and the stick figure (and the generated person, with a model),
+    /// panels side by side.
     SideBySide,
 }
 
 impl View {
-    /// Output frame size for panels of `size` pixels.
-    pub fn frame_size(self, size: u32) -> (u32, u32) {
+    /// Output frame size for panels of `size` pixels, with or without a generator.
+    pub fn frame_size(self, size: u32, generating: bool) -> (u32, u32) {
         match self {
-            View::Skeleton => (size, size),
+            View::Gen | View::Skeleton => (size, size),
+            View::SideBySide if generating => (3 * size, size),
             View::SideBySide => (2 * size, size),
         }
     }
@@ -34,19 +38,36 @@ impl ViewRenderer {
         Self { view, size }
     }
 
-    /// The output frame for a source frame and the skeleton found in it (source pixels).
-    pub fn render(&self, frame: &RgbImage, skeleton: &Skeleton) -> RgbImage {
-        let fit = PanelFit::new(frame.width, frame.height, self.size);
-        let posed = fit.skeleton(skeleton);
-        let mut figure = RgbImage::filled(self.size, self.size, [0, 0, 0]);
-        draw_stick_figure(&mut figure, &posed);
-        match self.view {
-            View::Skeleton => figure,
-            View::SideBySide => {
-                let (w, h) = self.view.frame_size(self.size);
+    /// The output frame for a source frame, the skeleton found in it (source pixels) and
+    /// the generated person, if any.
+    pub fn render(
+        &self,
+        frame: &RgbImage,
+        skeleton: &Skeleton,
+        generated: Option<&RgbImage>,
+    ) -> RgbImage {
+        let panel = |image: &RgbImage| {
+            let fit = PanelFit::new(image.width, image.height, self.size);
+            letterbox(image, &fit)
+        };
+        let figure = || {
+            let fit = PanelFit::new(frame.width, frame.height, self.size);
+            let mut figure = RgbImage::filled(self.size, self.size, [0, 0, 0]);
+            draw_stick_figure(&mut figure, &fit.skeleton(skeleton));
+            figure
+        };
+        match (self.view, generated) {
+            (View::Gen, Some(g)) => panel(g),
+            (View::Gen, None) => RgbImage::filled(self.size, self.size, [0, 0, 0]),
+            (View::Skeleton, _) => figure(),
+            (View::SideBySide, g) => {
+                let (w, h) = self.view.frame_size(self.size, g.is_some());
                 let mut out = RgbImage::filled(w, h, [0, 0, 0]);
-                out.blit(&letterbox(frame, &fit), 0, 0);
-                out.blit(&figure, self.size, 0);
+                out.blit(&panel(frame), 0, 0);
+                out.blit(&figure(), self.size, 0);
+                if let Some(g) = g {
+                    out.blit(&panel(g), 2 * self.size, 0);
+                }
                 out
             }
         }

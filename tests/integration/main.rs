@@ -2,6 +2,7 @@
 //! generated footage. One binary, split by topic.
 
 mod errors;
+mod generate;
 mod pose_accuracy;
 mod pose_cli;
 mod stream;

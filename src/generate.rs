@@ -1,0 +1,85 @@
+//! The generate stage: driving skeleton -> normalized into the target's frame -> pose map ->
+//! the personalized generator -> the target person in that pose.
+
+use std::path::Path;
+
+use tch::nn::{Module, VarStore};
+use tch::{Device, Kind};
+
+use crate::model::checkpoint::{self, CheckpointError, CheckpointMeta};
+use crate::model::Pose2Im;
+use crate::normalize::{measure, NormStats, PoseNormalizer};
+use crate::render::PoseMapRenderer;
+use crate::train::data::{pose_tensor, tensor_image};
+use crate::{RgbImage, Skeleton};
+
+/// Refit the driving statistics after every frame until this many, then every this many.
+const REFIT_EVERY: usize = 30;
+
+/// A loaded generator and the state of its driving-pose normalization.
+pub struct Generator {
+    model: Pose2Im,
+    _vs: VarStore,
+    device: Device,
+    meta: CheckpointMeta,
+    renderer: PoseMapRenderer,
+    /// Driving measurements so far, and the statistics last fitted from them.
+    seen: Vec<(f32, f32, f32)>,
+    source: Option<NormStats>,
+}
+
+impl Generator {
+    pub fn load(path: &Path, device: Device) -> Result<Self, CheckpointError> {
+        let (vs, model, meta) = checkpoint::load(path, device)?;
+        Ok(Self {
+            model,
+            _vs: vs,
+            device,
+            renderer: PoseMapRenderer::new(meta.resolution),
+            meta,
+            seen: Vec::new(),
+            source: None,
+        })
+    }
+
+    /// Side of the frames the generator makes.
+    pub fn resolution(&self) -> u32 {
+        self.meta.resolution
+    }
+
+    /// `skeleton` (driving-frame pixels) in the target's frame: fitted on the fly from the
+    /// driving frames seen so far (refined as the stream goes on), mapped onto the target's
+    /// statistics from the checkpoint. Without target statistics it is only rescaled.
+    pub fn normalize(&mut self, skeleton: &Skeleton, frame_height: u32) -> Skeleton {
+        if let Some(m) = measure(skeleton) {
+            self.seen.push(m);
+            let n = self.seen.len();
+            if n <= REFIT_EVERY || n % REFIT_EVERY == 0 {
+                self.source = NormStats::fit_measurements(&self.seen).ok();
+            }
+        }
+        match (self.source, self.meta.normalization) {
+            (Some(source), Some(target)) => PoseNormalizer::new(source, target).apply(skeleton),
+            _ => {
+                let fit =
+                    crate::render::PanelFit::new(frame_height, frame_height, self.resolution());
+                fit.skeleton(skeleton)
+            }
+        }
+    }
+
+    /// The target person in the pose of `skeleton` (already in the target's frame).
+    pub fn generate(&mut self, skeleton: &Skeleton) -> RgbImage {
+        let pose = pose_tensor(&mut self.renderer, skeleton)
+            .unsqueeze(0)
+            .to_device(self.device);
+        tch::no_grad(|| {
+            let out = if self.device.is_cuda() {
+                tch::autocast(true, || self.model.forward(&pose))
+            } else {
+                self.model.forward(&pose)
+            };
+            tensor_image(&out.get(0).to_kind(Kind::Float))
+        })
+    }
+}
