@@ -29,8 +29,13 @@ pub struct Generator {
 }
 
 impl Generator {
+    /// Loads a checkpoint; on CUDA the weights are converted to bf16 (faster, and libtorch
+    /// 2.11 prints a deprecation warning for every call through tch's autocast).
     pub fn load(path: &Path, device: Device) -> Result<Self, CheckpointError> {
-        let (vs, model, meta) = checkpoint::load(path, device)?;
+        let (mut vs, model, meta) = checkpoint::load(path, device)?;
+        if device.is_cuda() {
+            vs.set_kind(Kind::BFloat16);
+        }
         Ok(Self {
             model,
             _vs: vs,
@@ -81,5 +86,42 @@ impl Generator {
             };
             tensor_image(&out.get(0).to_kind(Kind::Float))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::device::{self, DeviceChoice};
+    use crate::model::{CheckpointMeta, Pose2ImConfig};
+    use crate::render::NUM_PARTS;
+    use crate::skeleton::NUM_LANDMARKS;
+
+    #[test]
+    fn generates_frames_of_the_checkpoint_resolution_on_every_device() {
+        // CUDA first (libtorch must find it before other calls); the CPU always.
+        let mut devices = vec![Device::Cpu];
+        if let Ok(gpu @ Device::Cuda(_)) = device::select(DeviceChoice::Auto) {
+            devices.push(gpu);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.safetensors");
+        let vs = VarStore::new(Device::Cpu);
+        let model = Pose2Im::new(&vs.root(), Pose2ImConfig::lite(NUM_PARTS as i64));
+        checkpoint::save(&path, &vs, &CheckpointMeta::new(model.config, 64)).unwrap();
+        let points: [[f32; 2]; NUM_LANDMARKS] =
+            std::array::from_fn(|i| [10.0 + i as f32, 5.0 + 1.5 * i as f32]);
+        let skeleton = Skeleton::from_points(&points);
+        println!("generating on {devices:?}");
+        for device in devices {
+            let mut g = Generator::load(&path, device).unwrap();
+            let target = g.normalize(&skeleton, 64);
+            let image = g.generate(&target);
+            assert_eq!((image.width, image.height), (64, 64), "{device:?}");
+            assert!(
+                image.data.iter().any(|&v| v != image.data[0]),
+                "{device:?}: a flat image"
+            );
+        }
     }
 }
