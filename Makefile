@@ -49,7 +49,7 @@ lint: system libtorch
 
 bench: setup build
 	$(CARGO) bench --locked --bench pose
-	$(HOME)/.cache/metapix/venv/bin/python scripts/bench-onnxruntime-python.py
+	"$${METAPIX_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/metapix}/venv/bin/python" scripts/bench-onnxruntime-python.py
 	bash scripts/bench-throughput.sh
 
 clean:
