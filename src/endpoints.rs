@@ -1,10 +1,8 @@
 //! The two ends of the stage graph, as traits: where frames come from and where they go.
 //! GStreamer implements both; tests and benchmarks use in-memory ones.
 
-use std::time::{Duration, Instant};
-
 use crate::stream::StreamError;
-use crate::{Frame, RgbImage};
+use crate::Frame;
 
 /// Where frames come from (a decoder, a camera, a synthetic person).
 pub trait FrameSource: Send {
@@ -14,17 +12,8 @@ pub trait FrameSource: Send {
 
 /// Where output frames go (an encoder, a server, nowhere).
 pub trait FrameSink {
-    fn write(&mut self, frame: &OutputFrame) -> Result<(), StreamError>;
+    /// Writes one output frame (its timing is the input frame's it was made from).
+    fn write(&mut self, frame: &Frame) -> Result<(), StreamError>;
     /// Flushes and closes the output; called once after the last frame.
     fn finish(&mut self) -> Result<(), StreamError>;
-}
-
-/// A frame ready for the encoder, with its timing from the input.
-#[derive(Debug, Clone)]
-pub struct OutputFrame {
-    pub index: u64,
-    pub pts: Option<Duration>,
-    pub duration: Option<Duration>,
-    pub arrived: Instant,
-    pub image: RgbImage,
 }

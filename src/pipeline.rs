@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver};
 
-pub use crate::endpoints::{FrameSink, FrameSource, OutputFrame};
+pub use crate::endpoints::{FrameSink, FrameSource};
 use crate::generate::Generator;
 use crate::pose::{PoseError, PoseEstimator};
 use crate::render::{View, ViewRenderer};
@@ -199,7 +199,7 @@ pub fn run_graph(
             None => (posed_rx, None),
         };
         let (out_rx, render_handle) = spawn_stage(scope, "render", posed_rx, move |p: Posed| {
-            Ok(OutputFrame {
+            Ok(Frame {
                 index: p.frame.index,
                 pts: p.frame.pts,
                 duration: p.frame.duration,

@@ -10,11 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::JobError;
-use crate::endpoints::{FrameSink, OutputFrame};
+use crate::endpoints::FrameSink;
 use crate::posefile::{PoseRecord, PoseWriter};
 use crate::progress::Progress;
 use crate::stream::{open_output, Container, OutputSpec};
 use crate::synth::SyntheticPerson;
+use crate::Frame;
 
 /// A validated synth job.
 #[derive(Debug, Clone)]
@@ -107,7 +108,7 @@ impl SynthJob {
                 }
                 let pts = period * index as u32;
                 let (image, skeleton) = person.render(pts.as_secs_f32(), self.width, self.height);
-                let frame = OutputFrame {
+                let frame = Frame {
                     index,
                     pts: Some(pts),
                     duration: Some(period),

@@ -4,7 +4,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::{InputInfo, InputSpec, OutputSpec, StreamError};
-use crate::endpoints::{FrameSink, FrameSource, OutputFrame};
+use crate::endpoints::{FrameSink, FrameSource};
 use crate::Frame;
 
 pub struct FileInput {
@@ -41,7 +41,7 @@ impl FrameSource for Never {
 }
 
 impl FrameSink for FileOutput {
-    fn write(&mut self, _frame: &OutputFrame) -> Result<(), StreamError> {
+    fn write(&mut self, _frame: &Frame) -> Result<(), StreamError> {
         Err(StreamError::Disabled)
     }
     fn finish(&mut self) -> Result<(), StreamError> {

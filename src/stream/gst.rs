@@ -15,7 +15,7 @@ use gstreamer_video::prelude::*;
 use gstreamer_video::{VideoFrameRef, VideoInfo};
 
 use super::{Container, InputInfo, InputSpec, OutputSpec, StreamError};
-use crate::endpoints::{FrameSink, FrameSource, OutputFrame};
+use crate::endpoints::{FrameSink, FrameSource};
 use crate::{Frame, RgbImage};
 
 const DECODE_FILE: &str = include_str!("../../pipelines/decode-file.gst");
@@ -355,7 +355,7 @@ fn forward_audio(from: &AppSink, to: &AppSrc) {
 }
 
 impl FrameSink for FileOutput {
-    fn write(&mut self, frame: &OutputFrame) -> Result<(), StreamError> {
+    fn write(&mut self, frame: &Frame) -> Result<(), StreamError> {
         let mut buffer = gst::Buffer::from_mut_slice(frame.image.data.clone());
         {
             let b = buffer.get_mut().expect("new buffer is writable");
