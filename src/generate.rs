@@ -54,8 +54,9 @@ impl Generator {
 
     /// `skeleton` (driving-frame pixels) in the target's frame: fitted on the fly from the
     /// driving frames seen so far (refined as the stream goes on), mapped onto the target's
-    /// statistics from the checkpoint. Without target statistics it is only rescaled.
-    pub fn normalize(&mut self, skeleton: &Skeleton, frame_height: u32) -> Skeleton {
+    /// statistics from the checkpoint. Until that is possible the driving frame
+    /// (`width` x `height`) is only fitted into the generator's square.
+    pub fn normalize(&mut self, skeleton: &Skeleton, (width, height): (u32, u32)) -> Skeleton {
         if let Some(m) = measure(skeleton) {
             self.seen.push(m);
             let n = self.seen.len();
@@ -66,8 +67,7 @@ impl Generator {
         match (self.source, self.meta.normalization) {
             (Some(source), Some(target)) => PoseNormalizer::new(source, target).apply(skeleton),
             _ => {
-                let fit =
-                    crate::render::PanelFit::new(frame_height, frame_height, self.resolution());
+                let fit = crate::render::PanelFit::new(width, height, self.resolution());
                 fit.skeleton(skeleton)
             }
         }
@@ -115,7 +115,7 @@ mod tests {
         println!("generating on {devices:?}");
         for device in devices {
             let mut g = Generator::load(&path, device).unwrap();
-            let target = g.normalize(&skeleton, 64);
+            let target = g.normalize(&skeleton, (64, 64));
             let image = g.generate(&target);
             assert_eq!((image.width, image.height), (64, 64), "{device:?}");
             assert!(

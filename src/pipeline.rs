@@ -190,7 +190,8 @@ pub fn run_graph(
         let (posed_rx, generate_handle) = match generator {
             Some(mut generator) => {
                 let (rx, handle) = spawn_stage(scope, "generate", posed_rx, move |mut p: Posed| {
-                    let target = generator.normalize(&p.skeleton, p.frame.image.height);
+                    let target = generator
+                        .normalize(&p.skeleton, (p.frame.image.width, p.frame.image.height));
                     p.generated = Some(generator.generate(&target));
                     Ok(p)
                 });
