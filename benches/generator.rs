@@ -21,6 +21,7 @@ fn config(name: &str) -> Pose2ImConfig {
             downsamplings: 3,
             blocks: 6,
             edge_kernel: 7,
+            space_to_depth: 1,
             ..Pose2ImConfig::lite(channels)
         },
         preset => Pose2ImConfig::preset(preset, channels).expect("known preset"),
@@ -28,17 +29,16 @@ fn config(name: &str) -> Pose2ImConfig {
 }
 
 fn bench_one(c: &mut Criterion, preset: &str, size: i64, batch: i64, device: Device) {
-    let vs = VarStore::new(device);
+    let mut vs = VarStore::new(device);
     let model = Pose2Im::new(&vs.root(), config(preset));
-    let x = Tensor::rand([batch, NUM_PARTS as i64, size, size], (Kind::Float, device));
     let cuda = device.is_cuda();
+    // bf16 weights and input on CUDA, as the stream's generate stage runs them.
+    let kind = if cuda { Kind::BFloat16 } else { Kind::Float };
+    vs.set_kind(kind);
+    let x = Tensor::rand([batch, NUM_PARTS as i64, size, size], (kind, device));
     let run = || {
         tch::no_grad(|| {
-            let y = if cuda {
-                tch::autocast(true, || model.forward(&x))
-            } else {
-                model.forward(&x)
-            };
+            let y = model.forward(&x);
             if let Device::Cuda(i) = device {
                 tch::Cuda::synchronize(i as i64);
             }

@@ -7,7 +7,8 @@ import time
 import torch
 import torch.nn as nn
 
-PRESETS = {"lite": (16, 3, 4), "ref-small": (32, 3, 6), "paper": (64, 4, 9)}
+# name: (ngf, downsamplings, blocks, edge kernel, space-to-depth), as src/model/pose2im.rs.
+PRESETS = {"lite": (16, 3, 4, 3, 2), "ref-small": (32, 3, 6, 7, 1), "paper": (64, 4, 9, 7, 1)}
 IN_CHANNELS = 18
 
 
@@ -25,8 +26,10 @@ class Block(nn.Module):
         return x + self.body(x)
 
 
-def generator(ngf, downs, blocks):
-    layers = [nn.ReflectionPad2d(3), nn.Conv2d(IN_CHANNELS, ngf, 7), *norm_relu(ngf)]
+def generator(ngf, downs, blocks, edge, fold):
+    pad = edge // 2
+    layers = [nn.PixelUnshuffle(fold)] if fold > 1 else []
+    layers += [nn.ReflectionPad2d(pad), nn.Conv2d(IN_CHANNELS * fold * fold, ngf, edge), *norm_relu(ngf)]
     for i in range(downs):
         c = ngf << i
         layers += [nn.Conv2d(c, 2 * c, 3, 2, 1), *norm_relu(2 * c)]
@@ -35,7 +38,9 @@ def generator(ngf, downs, blocks):
     for i in range(downs):
         c = deep >> i
         layers += [nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1), *norm_relu(c // 2)]
-    layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, 3, 7), nn.Tanh()]
+    layers += [nn.ReflectionPad2d(pad), nn.Conv2d(ngf, 3 * fold * fold, edge)]
+    layers += [nn.PixelShuffle(fold)] if fold > 1 else []
+    layers += [nn.Tanh()]
     return nn.Sequential(*layers)
 
 
@@ -52,8 +57,8 @@ def timed(fn, reps=50):
 
 def main():
     print(torch.cuda.get_device_name(0), torch.__version__)
-    for name, (ngf, downs, blocks) in PRESETS.items():
-        model = generator(ngf, downs, blocks).cuda().eval()
+    for name, shape in PRESETS.items():
+        model = generator(*shape).cuda().eval()
         for size, batch in [(256, 1), (512, 1), (512, 16)]:
             x = torch.rand(batch, IN_CHANNELS, size, size, device="cuda")
 
