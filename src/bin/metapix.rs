@@ -66,6 +66,9 @@ enum Command {
         /// Adam learning rate.
         #[arg(long, default_value_t = 2e-4)]
         lr: f64,
+        /// Frames per step (drawn from the K shots).
+        #[arg(long, default_value_t = 8)]
+        batch: usize,
         #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
         device: DeviceChoice,
         /// The checkpoint to write.
@@ -81,9 +84,12 @@ enum Command {
         /// How many people.
         #[arg(long, default_value_t = 1)]
         identities: u32,
-        /// Length of each video.
+        /// Length of each dance.
         #[arg(long, default_value_t = 8.0)]
         seconds: f64,
+        /// Dances each person performs one after the other.
+        #[arg(long, default_value_t = 1)]
+        dances: u32,
         #[arg(long, default_value_t = 30)]
         fps: u32,
         /// Frame size, WIDTHxHEIGHT.
@@ -92,6 +98,10 @@ enum Command {
         /// Seed of the people and their dances; 0 starts with the demo's dancer.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Write prepared targets (identity-NNN/, as metapix prepare writes, with the exact
+        /// skeletons) instead of videos; square frames of the smaller side of --size.
+        #[arg(long)]
+        prepared: bool,
     },
 }
 
@@ -136,6 +146,7 @@ fn main() -> ExitCode {
             init,
             preset,
             lr,
+            batch,
             device,
             out,
         } => {
@@ -143,6 +154,7 @@ fn main() -> ExitCode {
                 shots: *shots,
                 steps: *steps,
                 lr: *lr,
+                batch: *batch,
                 constant_steps: steps / 2,
                 ..PersonalizeConfig::default()
             };
@@ -156,10 +168,13 @@ fn main() -> ExitCode {
             };
             let s = job.run()?;
             eprintln!(
-                "wrote {}: {} steps on frames {:?} in {:.1} s; held-out ({} frames) L1 {:.4} -> {:.4}, PSNR {:.2} -> {:.2} dB",
+                "wrote {}: {} steps on {} in {:.1} s; held-out ({} frames) L1 {:.4} -> {:.4}, PSNR {:.2} -> {:.2} dB",
                 out.display(),
                 steps,
-                s.shots,
+                match s.shots.len() {
+                    1..=20 => format!("frames {:?}", s.shots),
+                    n => format!("{n} frames"),
+                },
                 s.seconds,
                 s.test_frames,
                 s.before.0,
@@ -176,12 +191,17 @@ fn main() -> ExitCode {
             fps,
             size,
             seed,
+            dances,
+            prepared,
         } => {
-            let job = SynthJob::new(out, *identities, *seconds, *fps, *size, *seed)?;
+            let job = SynthJob::new(out, *identities, *seconds, *fps, *size, *seed)?
+                .with_dances(*dances)?
+                .prepared(*prepared);
             let stop = cli::stop_on_signal()?;
-            let videos = job.run(stop, &mut cli::progress("metapix synth", args.quiet))?;
-            for v in videos {
-                eprintln!("wrote {} and its skeletons", v.display());
+            let written = job.run(stop, &mut cli::progress("metapix synth", args.quiet))?;
+            for path in written {
+                let what = if *prepared { "" } else { " and its skeletons" };
+                eprintln!("wrote {}{what}", path.display());
             }
             Ok(())
         }

@@ -77,7 +77,7 @@ impl PersonalizeJob {
     pub fn run(&self) -> Result<PersonalizeSummary, JobError> {
         if self.config.shots == 0 || self.config.batch == 0 {
             return Err(JobError::InvalidArgument(
-                "--shots must be at least 1".into(),
+                "--shots and --batch must be at least 1".into(),
             ));
         }
         let device =

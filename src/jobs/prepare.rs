@@ -164,44 +164,86 @@ impl PrepareJob {
             Ok(())
         })?;
         progress.finish(skeletons.len() as u64);
-        let crop = crop_around(skeletons.iter().map(|(s, _)| s)).ok_or_else(|| {
-            JobError::InvalidArgument(format!("no person was found in {}", self.target.display()))
+        let source = self.target.display().to_string();
+        let writer = TargetWriter::new(&self.out, self.size, &skeletons, None, &source)?;
+        self.for_each_frame(&frames, &stop, &mut |i, image, _| {
+            writer.write_frame(i, image)
         })?;
-        let fit = PanelFit::crop(crop[0], crop[1], crop[2], self.size);
+        writer.finish()
+    }
+}
+
+/// Writes a prepared target: the crop is placed from every frame's skeleton first, then the
+/// frames are cropped the same way one by one. `metapix prepare` feeds it estimated
+/// skeletons; `metapix synth --prepared` the exact ones.
+pub struct TargetWriter {
+    out: PathBuf,
+    info: TargetInfo,
+    fit: PanelFit,
+    poses: PoseWriter,
+}
+
+impl TargetWriter {
+    /// Places the crop (`crop`: centre x, centre y and side in source pixels, or `None` for
+    /// a square around the person in every frame), fits the normalization statistics and
+    /// writes the skeletons (crop pixels); `skeletons` holds every frame's, with its time.
+    pub fn new(
+        out: &Path,
+        size: u32,
+        skeletons: &[(Skeleton, Duration)],
+        crop: Option<[f32; 3]>,
+        source: &str,
+    ) -> Result<Self, JobError> {
+        std::fs::create_dir_all(out.join("frames")).map_err(JobError::write(out))?;
+        let crop = crop
+            .or_else(|| crop_around(skeletons.iter().map(|(s, _)| s)))
+            .ok_or_else(|| JobError::InvalidArgument(format!("no person was found in {source}")))?;
+        let fit = PanelFit::crop(crop[0], crop[1], crop[2], size);
         let cropped: Vec<Skeleton> = skeletons.iter().map(|(s, _)| fit.skeleton(s)).collect();
         let normalization = NormStats::fit(&cropped)
-            .map_err(|e| JobError::InvalidArgument(format!("{}: {e}", self.target.display())))?;
-
-        let poses_path = self.out.join("poses.jsonl");
+            .map_err(|e| JobError::InvalidArgument(format!("{source}: {e}")))?;
+        let poses_path = out.join("poses.jsonl");
         let mut poses = PoseWriter::create(&poses_path).map_err(JobError::write(&poses_path))?;
         for (i, ((_, t), s)) in skeletons.iter().zip(&cropped).enumerate() {
             poses
                 .write(&PoseRecord::new(i as u64, *t, s))
                 .map_err(JobError::write(&poses_path))?;
         }
-        let out = &self.out;
-        self.for_each_frame(&frames, &stop, &mut |i, image, _| {
-            let path = TargetInfo::frame_path(out, i);
-            letterbox(image, &fit)
-                .save_png(&path)
-                .map_err(|e| JobError::Write {
-                    path: path.clone(),
-                    source: std::io::Error::other(e.to_string()),
-                })
-        })?;
-        poses.finish().map_err(JobError::write(&poses_path))?;
         let info = TargetInfo {
-            source: self.target.display().to_string(),
-            size: self.size,
+            source: source.to_string(),
+            size,
             frames: skeletons.len(),
             frames_with_person: cropped.iter().filter(|s| s.found()).count(),
             crop,
             normalization,
         };
-        let json = serde_json::to_vec_pretty(&info).expect("target info serializes");
-        let info_path = out.join("target.json");
+        Ok(Self {
+            out: out.to_path_buf(),
+            info,
+            fit,
+            poses,
+        })
+    }
+
+    /// Crops frame `index` (source pixels) and saves it.
+    pub fn write_frame(&self, index: usize, image: &RgbImage) -> Result<(), JobError> {
+        let path = TargetInfo::frame_path(&self.out, index);
+        letterbox(image, &self.fit)
+            .save_png(&path)
+            .map_err(|e| JobError::Write {
+                path: path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })
+    }
+
+    /// Writes `target.json` last, so a folder without it is known to be unfinished.
+    pub fn finish(self) -> Result<TargetInfo, JobError> {
+        let poses_path = self.out.join("poses.jsonl");
+        self.poses.finish().map_err(JobError::write(&poses_path))?;
+        let json = serde_json::to_vec_pretty(&self.info).expect("target info serializes");
+        let info_path = self.out.join("target.json");
         crate::fsutil::write_atomic(&info_path, &json).map_err(JobError::write(&info_path))?;
-        Ok(info)
+        Ok(self.info)
     }
 }
 
