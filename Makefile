@@ -33,12 +33,13 @@ build: system libtorch
 
 demo: setup build
 	@mkdir -p $(DEMO_DIR)
-	$(BIN)/metapix synth --out $(DEMO_DIR) --identities 1 --seconds 8 -q
-	$(BIN)/metapix-stream $(DEMO_DIR)/identity-000.mp4 $(DEMO_DIR)/demo.mp4 --view side-by-side \
+	$(BIN)/metapix synth --out $(DEMO_DIR) --identities 2 --seconds 8 -q
+	$(BIN)/metapix-stream $(DEMO_DIR)/identity-001.mp4 $(DEMO_DIR)/demo.mp4 --view side-by-side \
 		--stats $(DEMO_DIR)/stats.json
 	@echo
-	@echo "demo: a synthetic dancer ($(DEMO_DIR)/identity-000.mp4) and what metapix saw in it:"
-	@echo "      $(CURDIR)/$(DEMO_DIR)/demo.mp4  (run statistics: $(DEMO_DIR)/stats.json)"
+	@echo "demo: a synthetic dancer ($(DEMO_DIR)/identity-001.mp4), the skeleton metapix found, and the"
+	@echo "      default avatar performing that dance: $(CURDIR)/$(DEMO_DIR)/demo.mp4"
+	@echo "      (run statistics: $(DEMO_DIR)/stats.json)"
 
 test: setup reference
 	$(CARGO) test --release --locked

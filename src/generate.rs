@@ -1,7 +1,7 @@
 //! The generate stage: driving skeleton -> normalized into the target's frame -> pose map ->
 //! the personalized generator -> the target person in that pose.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tch::nn::{Module, VarStore};
 use tch::{Device, Kind};
@@ -15,6 +15,24 @@ use crate::{RgbImage, Skeleton};
 
 /// Refit the driving statistics after every frame until this many, then every this many.
 const REFIT_EVERY: usize = 30;
+
+/// Which generator renders the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelChoice {
+    /// The avatar shipped in the binary ([`crate::model::DEFAULT_AVATAR`]).
+    DefaultAvatar,
+    /// A checkpoint file (`metapix personalize`'s output).
+    File(PathBuf),
+}
+
+impl std::fmt::Display for ModelChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelChoice::DefaultAvatar => f.write_str(crate::model::DEFAULT_AVATAR_NAME),
+            ModelChoice::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
 
 /// A loaded generator and the state of its driving-pose normalization.
 pub struct Generator {
@@ -31,8 +49,15 @@ pub struct Generator {
 impl Generator {
     /// Loads a checkpoint; on CUDA the weights are converted to bf16 (faster, and libtorch
     /// 2.11 prints a deprecation warning for every call through tch's autocast).
-    pub fn load(path: &Path, device: Device) -> Result<Self, CheckpointError> {
-        let (mut vs, model, meta) = checkpoint::load(path, device)?;
+    pub fn load(choice: &ModelChoice, device: Device) -> Result<Self, CheckpointError> {
+        let (mut vs, model, meta) = match choice {
+            ModelChoice::File(path) => checkpoint::load(path, device)?,
+            ModelChoice::DefaultAvatar => checkpoint::load_bytes(
+                Path::new(crate::model::DEFAULT_AVATAR_NAME),
+                crate::model::DEFAULT_AVATAR,
+                device,
+            )?,
+        };
         if device.is_cuda() {
             vs.set_kind(Kind::BFloat16);
         }
@@ -75,15 +100,17 @@ impl Generator {
 
     /// The target person in the pose of `skeleton` (already in the target's frame).
     pub fn generate(&mut self, skeleton: &Skeleton) -> RgbImage {
+        let kind = if self.device.is_cuda() {
+            Kind::BFloat16
+        } else {
+            Kind::Float
+        };
         let pose = pose_tensor(&mut self.renderer, skeleton)
             .unsqueeze(0)
-            .to_device(self.device);
+            .to_device(self.device)
+            .to_kind(kind);
         tch::no_grad(|| {
-            let out = if self.device.is_cuda() {
-                tch::autocast(true, || self.model.forward(&pose))
-            } else {
-                self.model.forward(&pose)
-            };
+            let out = self.model.forward(&pose);
             tensor_image(&out.get(0).to_kind(Kind::Float))
         })
     }
@@ -114,7 +141,7 @@ mod tests {
         let skeleton = Skeleton::from_points(&points);
         println!("generating on {devices:?}");
         for device in devices {
-            let mut g = Generator::load(&path, device).unwrap();
+            let mut g = Generator::load(&ModelChoice::File(path.clone()), device).unwrap();
             let target = g.normalize(&skeleton, (64, 64));
             let image = g.generate(&target);
             assert_eq!((image.width, image.height), (64, 64), "{device:?}");

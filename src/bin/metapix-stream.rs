@@ -17,11 +17,11 @@ struct Args {
     input: String,
     /// An .mp4, .mkv or .webm file (the container follows the extension), or `null`.
     output: String,
-    /// What to show: the generated person (default with --model), the stick figure (default
-    /// without), or the driving frame, the stick figure and the person side by side.
+    /// What to show: the generated person (default), the stick figure alone, or the driving
+    /// frame, the stick figure and the person side by side.
     #[arg(long, value_enum)]
     view: Option<View>,
-    /// A personalized generator (metapix personalize).
+    /// The person to render: a metapix personalize checkpoint (default: the built-in avatar).
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
     /// Where the generator runs.
@@ -43,17 +43,15 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     cli::run("metapix-stream", || {
-        let mut job = StreamJob::new(
+        let job = StreamJob::new(
             &args.input,
             &args.output,
             args.view,
             args.size,
             args.pose.config()?,
             args.stats.clone(),
-        )?;
-        if let Some(model) = &args.model {
-            job = job.with_model(model.clone(), args.view, args.device)?;
-        }
+        )?
+        .with_model(args.model.clone(), args.device)?;
         let stop = cli::stop_on_signal()?;
         let mut progress = cli::progress("metapix-stream", args.quiet);
         let stats = job.run(stop, &mut progress)?;

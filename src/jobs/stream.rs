@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::JobError;
-use crate::generate::Generator;
+use crate::generate::{Generator, ModelChoice};
 use crate::model::device::{self, DeviceChoice};
 use crate::pipeline::{run_graph, GraphConfig};
 use crate::pose::{PoseConfig, PoseEstimator};
@@ -22,8 +22,8 @@ pub struct StreamJob {
     pub view: View,
     pub size: u32,
     pub pose: PoseConfig,
-    /// A personalized generator checkpoint.
-    pub model: Option<PathBuf>,
+    /// Who is rendered (unless the view is the stick figure alone).
+    pub model: ModelChoice,
     pub device: DeviceChoice,
     /// Where to write the JSON run summary.
     pub stats: Option<PathBuf>,
@@ -42,30 +42,31 @@ impl StreamJob {
         Ok(Self {
             input: InputSpec::parse(input)?,
             output: OutputSpec::parse(output)?,
-            view: view.unwrap_or(View::Skeleton),
+            view: view.unwrap_or(View::Gen),
             size: super::check_size(size)?,
             pose,
-            model: None,
+            model: ModelChoice::DefaultAvatar,
             device: DeviceChoice::Auto,
             stats,
         })
     }
 
-    /// Renders with the generator in `model` (the default view becomes the generated person).
+    /// Renders the person in `model` (a `metapix personalize` checkpoint) instead of the
+    /// default avatar, with the generator on `device`.
     pub fn with_model(
         mut self,
-        model: PathBuf,
-        view: Option<View>,
+        model: Option<PathBuf>,
         device: DeviceChoice,
     ) -> Result<Self, JobError> {
-        if !model.is_file() {
-            return Err(JobError::InvalidArgument(format!(
-                "model not found: {}",
-                model.display()
-            )));
+        if let Some(model) = model {
+            if !model.is_file() {
+                return Err(JobError::InvalidArgument(format!(
+                    "model not found: {}",
+                    model.display()
+                )));
+            }
+            self.model = ModelChoice::File(model);
         }
-        self.model = Some(model);
-        self.view = view.unwrap_or(View::Gen);
         self.device = device;
         Ok(self)
     }
@@ -77,19 +78,13 @@ impl StreamJob {
         stop: Arc<AtomicBool>,
         progress: &mut Progress,
     ) -> Result<RunStats, JobError> {
-        if self.view == View::Gen && self.model.is_none() {
-            return Err(JobError::InvalidArgument(
-                "--view gen needs --model (no default model is shipped yet)".into(),
-            ));
-        }
         // The generator first: libtorch must find CUDA before anything else asks it.
-        let generator = match &self.model {
-            Some(path) => {
-                let device = device::select(self.device)
-                    .map_err(|e| JobError::InvalidArgument(e.to_string()))?;
-                Some(Generator::load(path, device)?)
-            }
-            None => None,
+        let generator = if self.view == View::Skeleton {
+            None
+        } else {
+            let device = device::select(self.device)
+                .map_err(|e| JobError::InvalidArgument(e.to_string()))?;
+            Some(Generator::load(&self.model, device)?)
         };
         let mut input = open_input(&self.input, stop.clone())?;
         let pose = PoseEstimator::new(&self.pose)?;

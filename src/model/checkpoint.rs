@@ -159,7 +159,16 @@ pub fn load(
         path: path.to_path_buf(),
         source,
     })?;
-    let meta = parse_meta(path, &bytes)?;
+    load_bytes(path, &bytes, device)
+}
+
+/// Loads a checkpoint already in memory; `path` only names it in errors.
+pub fn load_bytes(
+    path: &Path,
+    bytes: &[u8],
+    device: Device,
+) -> Result<(nn::VarStore, Pose2Im, CheckpointMeta), CheckpointError> {
+    let meta = parse_meta(path, bytes)?;
     let corrupt = |reason: String| CheckpointError::Corrupt {
         path: path.to_path_buf(),
         reason,
@@ -168,7 +177,7 @@ pub fn load(
         path: path.to_path_buf(),
         reason,
     };
-    let file = SafeTensors::deserialize(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    let file = SafeTensors::deserialize(bytes).map_err(|e| corrupt(e.to_string()))?;
     let mut vs = nn::VarStore::new(device);
     let model = Pose2Im::new(&vs.root(), meta.generator);
     let variables = vs.variables();

@@ -8,5 +8,12 @@ pub mod pose2im;
 mod tests;
 
 pub use checkpoint::{CheckpointError, CheckpointMeta};
+
+/// The shipped default avatar (models/README.md says how it was trained), built into the
+/// binaries so `metapix-stream drive.mp4 out.mp4` works from any folder with nothing given.
+pub const DEFAULT_AVATAR: &[u8] = include_bytes!("../../models/default-avatar.safetensors");
+
+/// How the default avatar is named in messages.
+pub const DEFAULT_AVATAR_NAME: &str = "the built-in default avatar";
 pub use device::DeviceChoice;
 pub use pose2im::{Pose2Im, Pose2ImConfig};

@@ -1,6 +1,7 @@
 //! The retargeting chain end to end on the CPU: prepare a target from a video, personalize
-//! a generator on it, and render a driving video with it. Checks the wiring (frame counts,
-//! sizes, stages, checkpoint metadata), not image quality, which needs a trained init.
+//! a generator on it, and render a driving video with it (the wiring: frame counts, sizes,
+//! stages, checkpoint metadata); and the default avatar performing a real dancer's motion,
+//! read back by the real pose model.
 
 use crate::util::{self, run, METAPIX_BIN, STREAM_BIN};
 
@@ -104,10 +105,126 @@ fn prepare_personalize_and_stream_with_the_model() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("not a safetensors checkpoint"), "{err}");
-    let out = run(STREAM_BIN, &[&driving, &d("o.mp4"), "--view", "gen"]);
-    assert!(
-        util::stderr(&out).contains("--view gen needs --model"),
-        "{}",
-        util::stderr(&out)
+}
+
+/// Body landmarks (shoulders to ankles) of each frame of a pose file; `None` where no one
+/// was found.
+type Track = Vec<Option<Vec<[f32; 2]>>>;
+
+fn body_track(path: &std::path::Path) -> Track {
+    metapix::posefile::read(path)
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.found.then(|| {
+                r.skeleton().landmarks[11..29]
+                    .iter()
+                    .map(|l| [l.x, l.y])
+                    .collect()
+            })
+        })
+        .collect()
+}
+
+/// Median distance between `generated` landmarks and `driving` ones mapped by the one scale
+/// and offset that fit best over the whole video, with `generated` read `lag` frames later:
+/// the avatar's size and place differ from the dancer's, its pose must not.
+fn pose_gap(
+    driving: &[Option<Vec<[f32; 2]>>],
+    generated: &[Option<Vec<[f32; 2]>>],
+    lag: usize,
+) -> f32 {
+    let (mut d, mut g) = (Vec::new(), Vec::new());
+    for (a, b) in driving.iter().zip(&generated[lag..]) {
+        if let (Some(a), Some(b)) = (a, b) {
+            d.extend_from_slice(a);
+            g.extend_from_slice(b);
+        }
+    }
+    let mean = |v: &[[f32; 2]]| {
+        let s = v.iter().fold([0.0; 2], |s, p| [s[0] + p[0], s[1] + p[1]]);
+        [s[0] / v.len() as f32, s[1] / v.len() as f32]
+    };
+    let (dm, gm) = (mean(&d), mean(&g));
+    let (mut num, mut den) = (0.0, 0.0);
+    for (p, q) in d.iter().zip(&g) {
+        for k in 0..2 {
+            num += (p[k] - dm[k]) * (q[k] - gm[k]);
+            den += (p[k] - dm[k]).powi(2);
+        }
+    }
+    let scale = num / den;
+    let mut gaps: Vec<f32> = d
+        .iter()
+        .zip(&g)
+        .map(|(p, q)| {
+            (scale * (p[0] - dm[0]) + gm[0] - q[0]).hypot(scale * (p[1] - dm[1]) + gm[1] - q[1])
+        })
+        .collect();
+    gaps.sort_by(f32::total_cmp);
+    gaps[gaps.len() / 2]
+}
+
+#[test]
+fn no_model_renders_the_default_avatar_in_the_driving_pose() {
+    let Some(driving) = util::data_file("real/driving/tfjs_pose_1.mp4") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (out, stats) = (dir.path().join("out.mkv"), dir.path().join("stats.json"));
+    let (driving_poses, avatar_poses) = (dir.path().join("d.jsonl"), dir.path().join("a.jsonl"));
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let ok = |out: std::process::Output| assert!(out.status.success(), "{}", util::stderr(&out));
+    ok(run(
+        STREAM_BIN,
+        &[
+            &path(&driving),
+            &path(&out),
+            "--size",
+            "256",
+            "--stats",
+            &path(&stats),
+            "-q",
+        ],
+    ));
+    let p = util::probe(&out);
+    assert_eq!((p.frames, p.width, p.height), (120, 256, 256));
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(s["stages"]["generate"]["count"], 120);
+
+    // The real pose model reads the avatar's pose back: it must be the dancer's, frame for
+    // frame, far closer than the dancer's pose a second later.
+    ok(run(
+        METAPIX_BIN,
+        &[
+            "pose",
+            &path(&driving),
+            "--out",
+            &path(&driving_poses),
+            "-q",
+        ],
+    ));
+    ok(run(
+        METAPIX_BIN,
+        &["pose", &path(&out), "--out", &path(&avatar_poses), "-q"],
+    ));
+    let (d, a) = (body_track(&driving_poses), body_track(&avatar_poses));
+    let found = a.iter().filter(|s| s.is_some()).count();
+    // The avatar's height in its frames: shoulder (0) to ankle (16) of the body landmarks.
+    let mut heights: Vec<f32> = a
+        .iter()
+        .flatten()
+        .map(|b| (b[0][1] - b[16][1]).abs())
+        .collect();
+    heights.sort_by(f32::total_cmp);
+    let height = heights[heights.len() / 2];
+    let in_step = pose_gap(&d, &a, 0) / height;
+    let a_second_off = pose_gap(&d[..90], &a, 30) / height;
+    println!(
+        "avatar found in {found}/120 frames; pose gap {in_step:.3} of its height in step, \
+         {a_second_off:.3} a second off"
     );
+    assert!(found >= 110, "the avatar was found in {found}/120 frames");
+    assert!(in_step < 0.15, "{in_step}");
+    assert!(in_step < 0.75 * a_second_off, "{in_step} vs {a_second_off}");
 }

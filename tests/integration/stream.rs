@@ -29,7 +29,8 @@ fn real_clip_side_by_side_keeps_every_frame_and_the_rate() {
     assert!(result.status.success(), "{}", util::stderr(&result));
     let p = probe(&out);
     println!("output: {p:?}");
-    assert_eq!((p.frames, p.width, p.height), (150, 1024, 512));
+    // Driving frame, skeleton and the default avatar.
+    assert_eq!((p.frames, p.width, p.height), (150, 1536, 512));
     assert!((p.fps - 16.0).abs() < 1e-6, "fps {}", p.fps);
     assert!(
         (p.duration - 150.0 / 16.0).abs() < 0.1,
@@ -42,7 +43,7 @@ fn real_clip_side_by_side_keeps_every_frame_and_the_rate() {
         (Some(150), Some(150))
     );
     assert_eq!(s["frames_without_person"], 0, "she is in every frame");
-    for stage in ["pose", "render", "encode"] {
+    for stage in ["pose", "generate", "render", "encode"] {
         let p99 = s["stages"][stage]["p99_ms"].as_f64().unwrap();
         assert!(p99 > 0.0 && p99 >= s["stages"][stage]["p50_ms"].as_f64().unwrap());
     }
@@ -121,6 +122,8 @@ fn skeleton_view_is_one_square_panel() {
         &[
             input.to_str().unwrap(),
             out.to_str().unwrap(),
+            "--view",
+            "skeleton",
             "--size",
             "256",
             "-q",
