@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use metapix::cli;
-use metapix::jobs::personalize::PersonalizeJob;
+use metapix::jobs::personalize::{Init, PersonalizeJob};
 use metapix::jobs::pose::PoseJob;
 use metapix::jobs::prepare::PrepareJob;
 use metapix::jobs::synth::SynthJob;
@@ -57,12 +57,12 @@ enum Command {
         /// Training steps (T).
         #[arg(long, default_value_t = 20)]
         steps: usize,
-        /// Start from this checkpoint (default: random weights of --preset).
+        /// Start from this checkpoint, or `random` (default: the built-in default avatar).
+        #[arg(long, value_name = "FILE|random")]
+        init: Option<String>,
+        /// Random weights of this preset (lite or paper) instead of an init.
         #[arg(long)]
-        init: Option<PathBuf>,
-        /// Generator preset when there is no --init: lite or paper.
-        #[arg(long, default_value = "lite")]
-        preset: String,
+        preset: Option<String>,
         /// Adam learning rate.
         #[arg(long, default_value_t = 2e-4)]
         lr: f64,
@@ -161,8 +161,7 @@ fn main() -> ExitCode {
             let job = PersonalizeJob {
                 target: target.clone(),
                 out: out.clone(),
-                init: init.clone(),
-                preset: preset.clone(),
+                init: Init::from_args(init.as_deref(), preset.as_deref())?,
                 device: *device,
                 config,
             };

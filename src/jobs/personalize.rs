@@ -1,9 +1,9 @@
 //! `metapix personalize DIR --out me.safetensors`: the few-shot personalization of MetaPix
 //! on a prepared target: K frames chosen by the paper's protocol, T steps from an init (a
-//! checkpoint, or random weights of a preset), scored on the held-out last 15% before and
+//! checkpoint, the shipped default avatar, or random weights of a preset), scored on the held-out last 15% before and
 //! after, saved with everything needed to use it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::json;
@@ -23,12 +23,36 @@ use crate::RgbImage;
 /// Held-out frames scored at most (spread over the last 15%).
 const MAX_TEST_FRAMES: usize = 16;
 
+/// Where personalization starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Init {
+    /// The shipped default avatar: trained weights, so 20 steps go further than from noise.
+    DefaultAvatar,
+    /// A checkpoint file.
+    Checkpoint(PathBuf),
+    /// Random weights of a preset (`lite` or `paper`).
+    Random(String),
+}
+
+impl Init {
+    /// From the command line: `--init FILE|random` and `--preset` (which means random weights).
+    pub fn from_args(init: Option<&str>, preset: Option<&str>) -> Result<Self, JobError> {
+        match (init, preset) {
+            (None, None) => Ok(Init::DefaultAvatar),
+            (None | Some("random"), preset) => Ok(Init::Random(preset.unwrap_or("lite").into())),
+            (Some(path), None) => Ok(Init::Checkpoint(path.into())),
+            (Some(_), Some(_)) => Err(JobError::InvalidArgument(
+                "--preset applies to --init random only (a checkpoint has its own)".into(),
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PersonalizeJob {
     pub target: PathBuf,
     pub out: PathBuf,
-    pub init: Option<PathBuf>,
-    pub preset: String,
+    pub init: Init,
     pub device: DeviceChoice,
     pub config: PersonalizeConfig,
 }
@@ -116,20 +140,23 @@ impl PersonalizeJob {
 
         let channels = NUM_PARTS as i64;
         let (gen_vs, generator, init_name) = match &self.init {
-            Some(path) => {
+            Init::Checkpoint(path) => {
                 let (vs, model, _) = checkpoint::load(path, device)?;
                 (vs, model, path.display().to_string())
             }
-            None => {
-                let config = Pose2ImConfig::preset(&self.preset, channels).ok_or_else(|| {
-                    JobError::InvalidArgument(format!(
-                        "--preset {}: use lite or paper",
-                        self.preset
-                    ))
+            Init::DefaultAvatar => {
+                let name = crate::model::DEFAULT_AVATAR_NAME;
+                let bytes = crate::model::DEFAULT_AVATAR;
+                let (vs, model, _) = checkpoint::load_bytes(Path::new(name), bytes, device)?;
+                (vs, model, name.to_string())
+            }
+            Init::Random(preset) => {
+                let config = Pose2ImConfig::preset(preset, channels).ok_or_else(|| {
+                    JobError::InvalidArgument(format!("--preset {preset}: use lite or paper"))
                 })?;
                 let vs = VarStore::new(device);
                 let model = Pose2Im::new(&vs.root(), config);
-                (vs, model, format!("random {}", self.preset))
+                (vs, model, format!("random {preset}"))
             }
         };
         let disc_config = if generator.config.ngf >= 64 {
