@@ -118,8 +118,8 @@ impl Local {
     }
 }
 
-/// Where the person stands in the frame; fixed per identity and frame size so the camera
-/// never zooms with the pose.
+/// Where the person stands in the frame: fixed per identity and frame size so the camera
+/// never zooms with the pose, then moved by the identity's slow camera drift.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Layout {
     /// Pixels per stature unit.
@@ -130,8 +130,12 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
+    /// The layout without drift: the person fills `id.height` of the frame inside margins
+    /// that leave room for the drift, placed by `id.framing`.
     pub(crate) fn new(id: &Identity, width: u32, height: u32) -> Self {
         let (w, h) = (width as f32, height as f32);
+        let [mx, my] = id.drift.margin();
+        let (iw, ih) = (w * (1.0 - 2.0 * mx), h * (1.0 - 2.0 * my));
         let stature = id.stature();
         // Arms stretched sideways must fit too: narrow frames get a smaller person.
         let reach = id.shoulder_width * 0.5
@@ -141,13 +145,28 @@ impl Layout {
             + MAX_SWAY
             + id.torso * MAX_LEAN.sin()
             + 0.02;
-        let scale = (id.height * h / stature).min(0.5 * w / reach);
-        // Centred, nudged down a little: raised hands need more room above than feet below.
-        let floor_y = h - 0.4 * (h - stature * scale);
+        let scale = (id.height * ih / stature).min(0.5 * iw / reach);
+        let free_x = (0.5 * iw - reach * scale).max(0.0);
+        let free_y = (ih - stature * scale).max(0.0);
+        // Raised hands and hair need about a tenth of the frame above the head.
+        let below = id.framing.y.min(1.0 - 0.1 * ih / free_y.max(1e-3)).max(0.0);
         Self {
             scale,
-            centre_x: 0.5 * w,
-            floor_y,
+            centre_x: 0.5 * w + id.framing.x.clamp(-1.0, 1.0) * free_x,
+            floor_y: my * h + ih - below * free_y,
+        }
+    }
+
+    /// The layout at `t` seconds: [`Layout::new`] seen through the drifting camera, a
+    /// similarity about the frame's centre, so image and landmarks move together.
+    pub(crate) fn at(id: &Identity, width: u32, height: u32, t: f32) -> Self {
+        let base = Self::new(id, width, height);
+        let (w, h) = (width as f32, height as f32);
+        let (zoom, [px, py]) = id.drift.at(t);
+        Self {
+            scale: base.scale * zoom,
+            centre_x: 0.5 * w + (base.centre_x - 0.5 * w) * zoom + px * w,
+            floor_y: 0.5 * h + (base.floor_y - 0.5 * h) * zoom + py * h,
         }
     }
 }

@@ -2,10 +2,11 @@
 
 use tiny_skia::Pixmap;
 
-use super::body::{v2, Body, Local};
+use super::body::{v2, Body, Local, V2};
 use super::face::{hair_back, head};
-use super::identity::{shade, Identity};
-use super::shapes::{curve, ellipse, smooth_closed, smooth_open, Canvas};
+use super::identity::{shade, Identity, Rgb};
+use super::shapes::{curve, ellipse, luma, smooth_closed, smooth_open, Canvas, Print};
+use super::style::{Bottom, Pattern, TopFit};
 use crate::RgbImage;
 
 /// Renders `body` (solved for `id` at this frame size) into an RGB image.
@@ -51,14 +52,18 @@ fn paint(
     RgbImage::from_raw(width, height, data)
 }
 
-/// Back to front: hair behind the head, legs, hips, shoes, shirt, neck, head, arms.
+/// Back to front: hair behind the head, legs, hips or skirt, shoes, top, neck, head, arms.
 fn figure(cv: &mut Canvas, id: &Identity, body: &Body) {
     let g = body.scale * id.girth;
     hair_back(cv, id, &body.head);
     for i in 0..2 {
         leg(cv, id, body, i, g);
     }
-    pelvis(cv, id, body, g);
+    match id.bottom {
+        Bottom::Trousers | Bottom::Shorts { .. } => pelvis(cv, id, body, g),
+        Bottom::Skirt { length } => skirt(cv, id.trousers, id.bottom_pattern, body, length, g),
+        Bottom::Dress { length } => skirt(cv, id.shirt, id.top_pattern, body, length, g),
+    }
     for i in 0..2 {
         shoe(cv, id, body, i, g);
     }
@@ -93,23 +98,92 @@ fn room(cv: &mut Canvas, id: &Identity, body: &Body, floor_y: f32) {
     cv.fill_alpha(shadow, shade(b.floor, 0.5), 90);
 }
 
+/// The frame a print on the trunk is laid in: across to the person's left, down the body.
+fn trunk_frame(body: &Body) -> Local {
+    Local {
+        o: body.neck_base,
+        ex: body.up.perp() * body.scale,
+        ey: -body.up * body.scale,
+    }
+}
+
+/// The frame a print on a limb from `a` to `b` is laid in: across, then along it.
+fn limb_frame(a: V2, b: V2, scale: f32) -> Local {
+    let u = (b - a).unit();
+    Local {
+        o: a,
+        ex: u.perp() * scale,
+        ey: u * scale,
+    }
+}
+
 fn leg(cv: &mut Canvas, id: &Identity, body: &Body, i: usize, g: f32) {
     let c = id.trousers;
     let s = body.scale;
-    let (knee, ankle) = (body.knees[i], body.ankles[i]);
+    let (hip, knee, ankle) = (body.hips[i], body.knees[i], body.ankles[i]);
     let u = (ankle - knee).unit();
     // A bare ankle between a square hem and the shoe marks the ankle joint.
     let hem = ankle - u * (0.01 * s);
     let ankle_top = hem - u * (0.012 * s);
+    let skin = shade(id.skin, 0.92);
     cv.limb(
         ankle_top,
         0.016 * g,
         ankle + u * (0.012 * s),
         0.016 * g,
-        shade(id.skin, 0.92),
+        skin,
     );
-    cv.segment(knee, 0.036 * g, hem, 0.031 * g, false, shade(c, 0.95));
-    cv.limb(body.hips[i], 0.05 * g, knee, 0.038 * g, c);
+    let print = Print::new(id.bottom_pattern, limb_frame(hip, knee, s));
+    if !id.bottom.bare_legs() {
+        cv.segment(
+            knee,
+            0.036 * g,
+            hem,
+            0.031 * g,
+            false,
+            shade(c, 0.95),
+            print.as_ref(),
+        );
+        cv.segment(hip, 0.05 * g, knee, 0.038 * g, true, c, print.as_ref());
+        return;
+    }
+    // Bare legs: slimmer than trousers, tapering to the ankle.
+    cv.limb(knee, 0.032 * g, ankle_top, 0.02 * g, skin);
+    cv.limb(hip, 0.046 * g, knee, 0.034 * g, id.skin);
+    if let Bottom::Shorts { length } = id.bottom {
+        let end = hip + (knee - hip) * length.clamp(0.1, 0.9);
+        let r = 0.046 * g + (0.034 - 0.046) * g * length + 0.01 * g;
+        cv.segment(hip, 0.055 * g, end, r, false, c, print.as_ref());
+    }
+}
+
+/// A flared skirt from the waist to `length` down the thighs (0 hip, 1 knee), following
+/// the legs so it swings as they step.
+fn skirt(cv: &mut Canvas, c: Rgb, pattern: Pattern, body: &Body, length: f32, g: f32) {
+    let s = body.scale;
+    let up = body.up;
+    let side = up.perp();
+    let half = 0.5 * (body.hips[0] - body.hips[1]).len();
+    let waist = body.mid_hip + up * (0.08 * s);
+    let len = length.clamp(0.2, 1.0);
+    let hem = |i: usize| body.hips[i] + (body.knees[i] - body.hips[i]) * len;
+    let flare = 0.045 * g + 0.06 * s * len;
+    let (h0, h1) = (hem(0), hem(1));
+    let pts = [
+        waist + side * (half + 0.035 * g),
+        body.hips[0] + side * (0.06 * g),
+        h0 + side * flare,
+        h0 + (h1 - h0) * 0.15 - up * (0.006 * s),
+        h0 + (h1 - h0) * 0.5 - up * (0.01 * s),
+        h0 + (h1 - h0) * 0.85 - up * (0.006 * s),
+        h1 - side * flare,
+        body.hips[1] - side * (0.06 * g),
+        waist - side * (half + 0.035 * g),
+    ];
+    let a = body.mid_hip - side * (half + flare);
+    let b = body.mid_hip + side * (half + flare);
+    let print = Print::new(pattern, trunk_frame(body));
+    cv.fill_printed(smooth_closed(&pts), c, b, a, print.as_ref());
 }
 
 /// Hip joints sit inside the pelvis a little below the waistband, as BlazePose places them.
@@ -119,20 +193,24 @@ fn pelvis(cv: &mut Canvas, id: &Identity, body: &Body, g: f32) {
     let side = up.perp(); // to the person's left (image right)
     let half = 0.5 * (body.hips[0] - body.hips[1]).len();
     let waist = body.mid_hip + up * (0.08 * s);
+    let k = id.bulk;
     let pts = [
-        waist + side * (half + 0.035 * g),
-        body.hips[0] + side * (0.045 * g) - up * (0.01 * s),
+        waist + side * ((half + 0.035 * g) * k),
+        body.hips[0] + side * (0.045 * g * k) - up * (0.01 * s),
         body.hips[0] - up * (0.06 * s),
         body.mid_hip - up * (0.045 * s),
         body.hips[1] - up * (0.06 * s),
-        body.hips[1] - side * (0.045 * g) - up * (0.01 * s),
-        waist - side * (half + 0.035 * g),
+        body.hips[1] - side * (0.045 * g * k) - up * (0.01 * s),
+        waist - side * ((half + 0.035 * g) * k),
     ];
     let a = body.mid_hip - side * (half + 0.05 * g);
     let b = body.mid_hip + side * (half + 0.05 * g);
     // Outlined only along the hips and waist: the lower edge blends into the thighs.
     if let Some(path) = smooth_closed(&pts) {
         cv.fill_gradient(&path, id.trousers, b, a);
+        if let Some(print) = Print::new(id.bottom_pattern, trunk_frame(body)) {
+            cv.print(&path, id.trousers, &print);
+        }
     }
     let outline = smooth_open(&[pts[1], pts[0], pts[6], pts[5]]);
     cv.stroke(outline, shade(id.trousers, 0.5), cv.line);
@@ -177,17 +255,19 @@ fn shoe(cv: &mut Canvas, id: &Identity, body: &Body, i: usize, g: f32) {
     );
 }
 
-fn luma(c: [u8; 3]) -> f32 {
-    0.299 * c[0] as f32 + 0.587 * c[1] as f32 + 0.114 * c[2] as f32
-}
-
 fn torso(cv: &mut Canvas, id: &Identity, body: &Body, g: f32) {
     let s = body.scale;
     let up = body.up;
     let side = up.perp();
     let half_hip = 0.5 * (body.hips[0] - body.hips[1]).len();
     let neck = 0.03 * g;
-    let hem = body.mid_hip + up * (0.055 * s);
+    // A loose top is wider and hangs over the hips; a fitted one ends at the waist.
+    let (hem_y, ease) = match id.top_fit {
+        TopFit::Fitted => (0.055, 0.0),
+        TopFit::Loose => (-0.035, 0.025 * s),
+    };
+    let hem = body.mid_hip + up * (hem_y * s);
+    let waist = (half_hip + 0.04 * g) * id.bulk + ease;
     let mut pts = Vec::with_capacity(12);
     // Clockwise on screen from the neck's left side.
     pts.push(body.neck_base + side * neck + up * (0.03 * s));
@@ -195,10 +275,10 @@ fn torso(cv: &mut Canvas, id: &Identity, body: &Body, g: f32) {
         let out = if k == 0 { side } else { -side };
         let arm = [
             sh + up * (0.028 * g),
-            sh + out * (0.03 * g),
-            sh - up * (0.09 * s) + out * (0.005 * g),
-            hem + out * (half_hip + 0.04 * g) + up * (0.07 * s),
-            hem + out * (half_hip + 0.045 * g),
+            sh + out * (0.03 * g + 0.4 * ease),
+            sh - up * (0.09 * s) + out * (0.005 * g + 0.6 * ease),
+            hem + out * waist + up * (0.07 * s),
+            hem + out * (waist + 0.005 * g + 0.4 * ease),
         ];
         if k == 0 {
             pts.extend_from_slice(&arm);
@@ -211,7 +291,8 @@ fn torso(cv: &mut Canvas, id: &Identity, body: &Body, g: f32) {
     let width = (body.shoulders[0] - body.shoulders[1]).len();
     let a = body.neck_base - side * (0.5 * width + 0.03 * g);
     let b = body.neck_base + side * (0.5 * width + 0.03 * g);
-    cv.fill_shaded(smooth_closed(&pts), id.shirt, b, a);
+    let print = Print::new(id.top_pattern, trunk_frame(body));
+    cv.fill_printed(smooth_closed(&pts), id.shirt, b, a, print.as_ref());
 }
 
 fn arm(cv: &mut Canvas, id: &Identity, body: &Body, i: usize, g: f32) {
@@ -224,19 +305,33 @@ fn arm(cv: &mut Canvas, id: &Identity, body: &Body, i: usize, g: f32) {
     // of the wrist, leaving it and the hand in view. Measured along the unforeshortened arm.
     let (upper, fore) = (id.upper_arm, id.forearm);
     let reach = (id.sleeve.clamp(0.0, 1.0) * (upper + fore)).max(0.06);
-    let pad = 0.006 * g;
+    let (pad, flare) = match id.top_fit {
+        TopFit::Fitted => (0.006 * g, 0.0),
+        TopFit::Loose => (0.014 * g, 0.012 * g),
+    };
     let c = id.shirt;
+    let print = Print::new(id.top_pattern, limb_frame(sh, el, body.scale));
+    let print = print.as_ref();
     if reach <= upper {
         let t = reach / upper;
         let end = sh + (el - sh) * t;
-        let r_end = r_sh + (r_el - r_sh) * t + pad;
-        cv.segment(sh, r_sh + pad, end, r_end, false, c);
+        let r_end = r_sh + (r_el - r_sh) * t + pad + flare;
+        cv.segment(sh, r_sh + pad, end, r_end, false, c, print);
     } else {
         let t = ((reach - upper) / fore).min(0.8);
         let end = el + (wr - el) * t;
-        let r_end = r_el + (r_wr - r_el) * t + pad;
-        cv.segment(el, r_el + pad, end, r_end, false, shade(c, 0.95));
-        cv.limb(sh, r_sh + pad, el, r_el + pad, c);
+        let r_end = r_el + (r_wr - r_el) * t + pad + flare;
+        let fore_print = Print::new(id.top_pattern, limb_frame(el, wr, body.scale));
+        cv.segment(
+            el,
+            r_el + pad,
+            end,
+            r_end,
+            false,
+            shade(c, 0.95),
+            fore_print.as_ref(),
+        );
+        cv.segment(sh, r_sh + pad, el, r_el + pad, true, c, print);
     }
 }
 

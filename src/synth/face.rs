@@ -8,30 +8,47 @@ use super::body::{
 };
 use super::identity::{mix, shade, Identity};
 use super::shapes::{curve, local_ellipse, smooth_closed, Canvas};
+use super::style::HairStyle;
 
 /// Hair behind the head (drawn before the neck and shoulders).
 pub(crate) fn hair_back(cv: &mut Canvas, id: &Identity, head: &Local) {
     let hair = id.hair;
-    if id.long_hair {
-        let pts = [
-            head.at(0.0, -0.07),
-            head.at(0.056, -0.045),
-            head.at(0.064, 0.03),
-            head.at(0.06, 0.11),
-            head.at(0.0, 0.1),
-            head.at(-0.06, 0.11),
-            head.at(-0.064, 0.03),
-            head.at(-0.056, -0.045),
-        ];
-        cv.fill_shaded(
-            smooth_closed(&pts),
-            hair,
-            head.at(-0.06, 0.0),
-            head.at(0.06, 0.0),
-        );
-    } else {
-        let path = local_ellipse(head, 0.0, -0.012, HEAD_RX + 0.006, HEAD_RY - 0.002);
-        cv.fill_shaded(path, hair, head.at(-0.05, 0.0), head.at(0.05, 0.0));
+    let (left, right) = (head.at(-0.06, 0.0), head.at(0.06, 0.0));
+    match id.hair_style {
+        HairStyle::Long => {
+            let pts = [
+                head.at(0.0, -0.07),
+                head.at(0.056, -0.045),
+                head.at(0.064, 0.03),
+                head.at(0.06, 0.11),
+                head.at(0.0, 0.1),
+                head.at(-0.06, 0.11),
+                head.at(-0.064, 0.03),
+                head.at(-0.056, -0.045),
+            ];
+            cv.fill_shaded(smooth_closed(&pts), hair, left, right);
+        }
+        HairStyle::Short | HairStyle::Bun => {
+            if id.hair_style == HairStyle::Bun {
+                let bun = local_ellipse(head, 0.0, -0.09, 0.034, 0.03);
+                cv.fill_shaded(bun, hair, head.at(-0.03, -0.08), head.at(0.03, -0.08));
+            }
+            let path = local_ellipse(head, 0.0, -0.012, HEAD_RX + 0.006, HEAD_RY - 0.002);
+            cv.fill_shaded(path, hair, head.at(-0.05, 0.0), head.at(0.05, 0.0));
+        }
+        HairStyle::Curly => {
+            // A round volume with a bumpy outline: curls around a large core, down to the
+            // jaw at the sides (the face is drawn over the middle).
+            let n = 11;
+            for k in 0..n {
+                let a = std::f32::consts::PI * (0.85 + 1.3 * k as f32 / (n - 1) as f32);
+                let (sa, ca) = a.sin_cos();
+                let curl = local_ellipse(head, 0.068 * ca, -0.02 + 0.07 * sa, 0.024, 0.024);
+                cv.fill_shaded(curl, hair, left, right);
+            }
+            let core = local_ellipse(head, 0.0, -0.018, 0.074, 0.07);
+            cv.fill_shaded(core, hair, left, right);
+        }
     }
 }
 

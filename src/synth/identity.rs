@@ -1,4 +1,6 @@
-//! Who is dancing: colours, body proportions and the room behind them.
+//! Who is dancing: colours, body proportions, clothes, hair and the room behind them.
+
+use super::style::{Bottom, Drift, Framing, HairStyle, Pattern, TopFit};
 
 /// Stable across platforms, so a seed names the same person everywhere (no crate needed).
 #[derive(Debug, Clone)]
@@ -75,10 +77,17 @@ pub struct Identity {
     pub shin: f32,
     /// Limb thickness relative to average.
     pub girth: f32,
+    /// Width of the trunk (waist and hips as drawn) relative to average.
+    pub bulk: f32,
     /// How far down the arm (shoulder to wrist) the sleeves reach: 0 a cap, 1 long.
     pub sleeve: f32,
-    /// Hair reaching below the ears.
-    pub long_hair: bool,
+    pub top_fit: TopFit,
+    pub top_pattern: Pattern,
+    pub bottom: Bottom,
+    pub bottom_pattern: Pattern,
+    pub hair_style: HairStyle,
+    pub framing: Framing,
+    pub drift: Drift,
 }
 
 impl Identity {
@@ -109,8 +118,21 @@ impl Identity {
             thigh: 0.25,
             shin: 0.235,
             girth: 1.0,
+            bulk: 1.0,
             sleeve: 0.25,
-            long_hair: false,
+            top_fit: TopFit::Fitted,
+            top_pattern: Pattern::PLAIN,
+            bottom: Bottom::Trousers,
+            bottom_pattern: Pattern::PLAIN,
+            hair_style: HairStyle::Short,
+            framing: Framing { x: 0.0, y: 0.4 },
+            // A very slow, barely visible drift: the demo must stay easy to track.
+            drift: Drift {
+                zoom: 0.01,
+                pan: [0.005, 0.005],
+                freq: [0.03, 0.021, 0.017],
+                phase: [0.0, 1.0, 2.0],
+            },
         }
     }
 
@@ -127,8 +149,26 @@ impl Identity {
         let shoes = clothing(&mut rng, &SHOES, &[backdrop.floor, trousers], 0.22);
         let iris = rng.pick(&[[70, 45, 25], [40, 30, 20], [60, 90, 130], [70, 100, 60]]);
         let lips = shade(mix(skin, [170, 70, 80], 0.5), 0.9);
-        let height = rng.range(0.76, 0.83);
+        let height = rng.range(0.6, 0.83);
         let s = rng.range(0.94, 1.06); // limb length scale
+                                       // Build: slim to heavy, the limbs and the trunk together but not in lockstep.
+        let build = rng.range(-1.0, 1.0);
+        let girth = 1.0 + 0.2 * build + rng.range(-0.06, 0.06);
+        let bulk = 1.0 + 0.25 * build + rng.range(-0.05, 0.05);
+        let top_pattern = print(&mut rng, shirt, skin);
+        let bottom_pattern = print(&mut rng, trousers, skin);
+        let bottom = match rng.pick(&[0, 0, 1, 2, 3]) {
+            0 => Bottom::Trousers,
+            1 => Bottom::Shorts {
+                length: rng.range(0.35, 0.7),
+            },
+            2 => Bottom::Skirt {
+                length: rng.range(0.5, 0.85),
+            },
+            _ => Bottom::Dress {
+                length: rng.range(0.5, 0.85),
+            },
+        };
         Self {
             skin,
             hair,
@@ -149,11 +189,26 @@ impl Identity {
             hand: 0.105 * rng.range(0.95, 1.05),
             thigh: 0.25 * rng.range(0.96, 1.04),
             shin: 0.235 * rng.range(0.96, 1.04),
-            girth: rng.range(0.85, 1.2),
+            girth,
+            bulk,
             // Cap, short, three-quarter and long sleeves; none ends at the elbow, which would
             // read as one.
             sleeve: rng.pick(&[0.0, 0.25, 0.78, 1.0]),
-            long_hair: rng.unit() < 0.4,
+            top_fit: rng.pick(&[TopFit::Fitted, TopFit::Loose]),
+            top_pattern,
+            bottom,
+            bottom_pattern,
+            hair_style: rng.pick(&[
+                HairStyle::Short,
+                HairStyle::Long,
+                HairStyle::Bun,
+                HairStyle::Curly,
+            ]),
+            framing: Framing {
+                x: rng.range(-1.0, 1.0),
+                y: rng.range(0.15, 0.5),
+            },
+            drift: Drift::random(&mut rng),
         }
     }
 
@@ -166,6 +221,23 @@ impl Identity {
             + self.shin
             + super::body::ANKLE_HEIGHT
     }
+}
+
+/// A print for a garment of colour `base`, in a colour that shows on it and is not skin.
+fn print(rng: &mut SplitMix64, base: Rgb, skin: Rgb) -> Pattern {
+    let light = [236, 234, 226];
+    let dark = [30, 28, 32];
+    let contrast = if distance(base, light) > distance(base, dark) {
+        light
+    } else {
+        dark
+    };
+    let colour = if rng.unit() < 0.5 {
+        contrast
+    } else {
+        distinct_colour(rng, &[base, skin], 0.3)
+    };
+    Pattern::random(rng, colour)
 }
 
 /// Measured skin tones from very light to very dark; a seed picks a point on this curve.

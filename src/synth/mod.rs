@@ -9,6 +9,10 @@
 //! What makes BlazePose track it: a face (eyes, nose, mouth, ears) so it is seen from the
 //! front rather than from behind, hands with fingers, shading rather than flat colour, and
 //! clothes that stand out from the room.
+//!
+//! For meta-learning, identities differ in shape as well as colour (cut of the clothes,
+//! prints, hair style, build, framing), and each has a slow camera drift so frames late in a
+//! clip are framed unlike early ones.
 
 mod body;
 mod draw;
@@ -17,12 +21,16 @@ mod identity;
 mod motion;
 mod shapes;
 mod source;
+mod style;
+#[cfg(test)]
+mod style_tests;
 #[cfg(test)]
 mod tests;
 
 pub use identity::{Backdrop, Identity, Rgb};
 pub use motion::Motion;
 pub use source::SyntheticSource;
+pub use style::{Bottom, Drift, Framing, HairStyle, Pattern, PatternKind, TopFit};
 
 use crate::{RgbImage, Skeleton};
 
@@ -58,7 +66,7 @@ impl SyntheticPerson {
     /// Sides below [`MIN_SIZE`] are raised to it (the image is then that size).
     pub fn render(&self, t: f32, width: u32, height: u32) -> (RgbImage, Skeleton) {
         let (width, height) = (width.max(MIN_SIZE), height.max(MIN_SIZE));
-        let layout = body::Layout::new(&self.identity, width, height);
+        let layout = body::Layout::at(&self.identity, width, height, t);
         let body = body::solve(&self.identity, &self.motion.pose(t), &layout);
         let image = draw::draw(&self.identity, &body, layout.floor_y, width, height);
         (image, skeleton(&body))
@@ -67,7 +75,7 @@ impl SyntheticPerson {
     /// The ground-truth skeleton alone, without drawing (cheap).
     pub fn skeleton(&self, t: f32, width: u32, height: u32) -> Skeleton {
         let (width, height) = (width.max(MIN_SIZE), height.max(MIN_SIZE));
-        let layout = body::Layout::new(&self.identity, width, height);
+        let layout = body::Layout::at(&self.identity, width, height, t);
         skeleton(&body::solve(&self.identity, &self.motion.pose(t), &layout))
     }
 }

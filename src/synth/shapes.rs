@@ -10,6 +10,38 @@ use tiny_skia::{
 
 use super::body::{v2, Local, V2};
 use super::identity::{shade, Rgb};
+use super::style::{Pattern, PatternKind};
+
+/// A pattern laid on a garment: `frame` maps part coordinates (stature units, u across, v
+/// along) to pixels, so the print moves and turns with the part.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Print {
+    pub pattern: Pattern,
+    pub frame: Local,
+}
+
+impl Print {
+    /// `None` for a plain garment, so callers skip the per-pixel pass.
+    pub(crate) fn new(pattern: Pattern, frame: Local) -> Option<Print> {
+        (pattern.kind != PatternKind::Plain).then_some(Print { pattern, frame })
+    }
+
+    /// Part coordinates of pixel position `p` (the frame's axes are orthogonal).
+    fn uv(&self, p: V2) -> (f32, f32) {
+        let d = p - self.frame.o;
+        let (ex, ey) = (self.frame.ex, self.frame.ey);
+        let dot = |a: V2, b: V2| a.x * b.x + a.y * b.y;
+        (
+            dot(d, ex) / dot(ex, ex).max(1e-9),
+            dot(d, ey) / dot(ey, ey).max(1e-9),
+        )
+    }
+}
+
+/// Perceived brightness of a colour, 0..255.
+pub(crate) fn luma(c: Rgb) -> f32 {
+    0.299 * c[0] as f32 + 0.587 * c[1] as f32 + 0.114 * c[2] as f32
+}
 
 /// Cubic Bezier handle length for a quarter circle.
 const KAPPA: f32 = 0.552_284_8;
@@ -152,9 +184,63 @@ impl Canvas {
     /// Fills with shading across the line `from` -> `to` (dark, base, highlight, dark) and
     /// an outline: what makes a limb look round.
     pub(crate) fn fill_shaded(&mut self, path: Option<Path>, c: Rgb, from: V2, to: V2) {
+        self.fill_printed(path, c, from, to, None);
+    }
+
+    /// [`Canvas::fill_shaded`] with a print over the shading, before the outline.
+    pub(crate) fn fill_printed(
+        &mut self,
+        path: Option<Path>,
+        c: Rgb,
+        from: V2,
+        to: V2,
+        print: Option<&Print>,
+    ) {
         if let Some(path) = path {
             self.fill_gradient(&path, c, from, to);
+            if let Some(print) = print {
+                self.print(&path, c, print);
+            }
             self.stroke_path(&path, shade(c, 0.5), self.line);
+        }
+    }
+
+    /// Recolours the print's ink inside `path`, keeping the shading already painted there
+    /// (each pixel's brightness relative to the garment's colour `base`).
+    pub(crate) fn print(&mut self, path: &Path, base: Rgb, print: &Print) {
+        let (w, h) = (self.pixmap.width(), self.pixmap.height());
+        let Some(mut mask) = tiny_skia::Mask::new(w, h) else {
+            return;
+        };
+        mask.fill_path(path, FillRule::Winding, true, Transform::identity());
+        let b = path.bounds();
+        let x0 = (b.left().floor().max(0.0) as u32).min(w);
+        let y0 = (b.top().floor().max(0.0) as u32).min(h);
+        let x1 = (b.right().ceil().max(0.0) as u32).min(w);
+        let y1 = (b.bottom().ceil().max(0.0) as u32).min(h);
+        let aa = 1.0 / print.frame.ex.len().max(1e-6);
+        let base_luma = luma(base).max(8.0);
+        let ink = print.pattern.colour;
+        let cover = mask.data();
+        let data = self.pixmap.data_mut();
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let i = (y * w + x) as usize;
+                if cover[i] == 0 {
+                    continue;
+                }
+                let (u, v) = print.uv(v2(x as f32 + 0.5, y as f32 + 0.5));
+                let a = print.pattern.ink(u, v, aa) * cover[i] as f32 / 255.0;
+                if a <= 0.0 {
+                    continue;
+                }
+                let px = &mut data[4 * i..4 * i + 3];
+                let k = (luma([px[0], px[1], px[2]]) / base_luma).clamp(0.3, 1.6);
+                for (p, &c) in px.iter_mut().zip(&ink) {
+                    let target = (c as f32 * k).min(255.0);
+                    *p = (*p as f32 + (target - *p as f32) * a).round() as u8;
+                }
+            }
         }
     }
 
@@ -211,11 +297,21 @@ impl Canvas {
 
     /// A capsule shaded across its axis.
     pub(crate) fn limb(&mut self, a: V2, ra: f32, b: V2, rb: f32, c: Rgb) {
-        self.segment(a, ra, b, rb, true, c);
+        self.segment(a, ra, b, rb, true, c, None);
     }
 
-    /// A shaded segment, square-ended at `b` unless `round_b`.
-    pub(crate) fn segment(&mut self, a: V2, ra: f32, b: V2, rb: f32, round_b: bool, c: Rgb) {
+    /// A shaded segment, square-ended at `b` unless `round_b`, optionally printed.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn segment(
+        &mut self,
+        a: V2,
+        ra: f32,
+        b: V2,
+        rb: f32,
+        round_b: bool,
+        c: Rgb,
+        print: Option<&Print>,
+    ) {
         let n = (b - a).unit().perp();
         let mid = (a + b) * 0.5;
         let r = ra.max(rb);
@@ -226,7 +322,7 @@ impl Canvas {
             -n
         };
         let path = segment(a, ra, b, rb, round_b);
-        self.fill_shaded(path, c, mid - lit * r, mid + lit * r);
+        self.fill_printed(path, c, mid - lit * r, mid + lit * r, print);
     }
 
     pub(crate) fn stroke(&mut self, path: Option<Path>, c: Rgb, width: f32) {

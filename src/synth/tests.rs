@@ -76,7 +76,7 @@ fn random_identities_are_plausible() {
             "seed {seed}: shoes like the floor"
         );
         assert!(
-            (0.74..=0.86).contains(&id.height),
+            (0.58..=0.86).contains(&id.height),
             "seed {seed}: height {}",
             id.height
         );
@@ -150,7 +150,7 @@ fn the_drawn_person_stays_inside_the_frame() {
     for (w, h) in [(256, 256), (320, 180), (180, 320)] {
         for p in people().iter().take(6) {
             for t in times().step_by(7) {
-                let layout = body::Layout::new(&p.identity, w, h);
+                let layout = body::Layout::at(&p.identity, w, h, t);
                 let b = body::solve(&p.identity, &p.motion.pose(t), &layout);
                 let full = draw::draw(&p.identity, &b, layout.floor_y, w, h);
                 let room = draw::draw_room(&p.identity, &b, layout.floor_y, w, h);
@@ -241,10 +241,14 @@ fn landmarks_sit_on_the_drawn_parts() {
             let (img, s) = p.render(t, 512, 512);
             let at = |x: f32, y: f32| img.pixel(x.round() as u32, y.round() as u32);
             let (nx, ny) = px(&s, idx::NOSE);
+            // Within a pixel: a small person's nose tip is a few pixels across.
+            let nose = (0..9)
+                .map(|k| at(nx + (k % 3) as f32 - 1.0, ny + (k / 3) as f32 - 1.0))
+                .min_by(|&a, &b| distance(a, id.skin).total_cmp(&distance(b, id.skin)))
+                .unwrap();
             assert!(
-                distance(at(nx, ny), id.skin) < 0.12,
-                "t={t}: nose pixel {:?} vs skin {:?}",
-                at(nx, ny),
+                distance(nose, id.skin) < 0.12,
+                "t={t}: nose pixel {nose:?} vs skin {:?}",
                 id.skin
             );
             for eye in [2, 5] {
@@ -264,8 +268,13 @@ fn landmarks_sit_on_the_drawn_parts() {
             let (sx, sy) = px(&s, idx::LEFT_SHOULDER);
             let (hx, hy) = px(&s, idx::RIGHT_HIP);
             let chest = at(0.5 * (sx + hx), 0.5 * (sy + hy));
+            // A print keeps the shading: its colour appears lightened or darkened.
+            let on_print = (5..16).any(|k| {
+                let shaded = super::identity::shade(id.top_pattern.colour, k as f32 / 10.0);
+                distance(chest, shaded) < 0.12
+            });
             assert!(
-                distance(chest, id.shirt) < 0.2,
+                distance(chest, id.shirt) < 0.2 || on_print,
                 "t={t}: chest {chest:?} vs shirt {:?}",
                 id.shirt
             );
@@ -273,24 +282,38 @@ fn landmarks_sit_on_the_drawn_parts() {
     }
 }
 
+/// The demo dancer fills most of the frame, centred; random people vary in size and place
+/// but never shrink to a speck.
 #[test]
-fn person_fills_most_of_the_frame_height() {
+fn framing_varies_between_people_but_the_demo_is_centred() {
+    let mut xs = Vec::new();
     for p in people() {
         for (w, h) in [(512, 512), (640, 360), (1280, 720)] {
             let layout = body::Layout::new(&p.identity, w, h);
             let standing = p.identity.stature() * layout.scale / h as f32;
-            assert!(
-                (0.72..=0.86).contains(&standing),
-                "{w}x{h}: fills {standing}"
-            );
             let s = p.skeleton(0.0, w, h);
             let cx = 0.5 * (s.landmarks[idx::LEFT_HIP].x + s.landmarks[idx::RIGHT_HIP].x);
-            assert!(
-                (cx - 0.5 * w as f32).abs() < 0.05 * w as f32,
-                "not centred: {cx}"
-            );
+            let off = (cx - 0.5 * w as f32) / w as f32;
+            if p == SyntheticPerson::demo() {
+                assert!(
+                    (0.72..=0.86).contains(&standing),
+                    "{w}x{h}: fills {standing}"
+                );
+                assert!(off.abs() < 0.05, "demo not centred: {cx}");
+            } else {
+                assert!(
+                    (0.5..=0.86).contains(&standing),
+                    "{w}x{h}: fills {standing}"
+                );
+            }
+            if (w, h) == (512, 512) {
+                xs.push(off);
+            }
         }
     }
+    let spread =
+        xs.iter().copied().fold(f32::MIN, f32::max) - xs.iter().copied().fold(f32::MAX, f32::min);
+    assert!(spread > 0.08, "everyone stands in the same place: {xs:?}");
 }
 
 #[test]
