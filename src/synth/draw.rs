@@ -1,11 +1,10 @@
 //! Paints a solved [`Body`] over its room: back to front, legs, torso, head, arms.
 
-use tiny_skia::Pixmap;
-
 use super::body::{v2, Body, Local, V2};
 use super::face::{hair_back, head};
 use super::identity::{shade, Identity, Rgb};
-use super::shapes::{curve, ellipse, luma, smooth_closed, smooth_open, Canvas, Print};
+use super::shapes::{curve, ellipse, luma, smooth_closed, smooth_open, Canvas, Print, Scene};
+use super::skia::paint_scene;
 use super::style::{Bottom, Pattern, TopFit};
 use crate::RgbImage;
 
@@ -34,22 +33,25 @@ fn paint(
     height: u32,
     person: bool,
 ) -> RgbImage {
-    let Some(pixmap) = Pixmap::new(width, height) else {
-        return RgbImage::filled(width, height, id.backdrop.wall_top);
-    };
-    let mut cv = Canvas {
-        pixmap,
-        line: (body.scale * 0.0035).max(0.7),
-    };
+    let scene = scene(id, body, floor_y, width, height, person);
+    paint_scene(&scene, width, height, id.backdrop.wall_top)
+}
+
+/// The frame as drawing commands, for either painter.
+pub(crate) fn scene(
+    id: &Identity,
+    body: &Body,
+    floor_y: f32,
+    width: u32,
+    height: u32,
+    person: bool,
+) -> Scene {
+    let mut cv = Canvas::new(width, height, (body.scale * 0.0035).max(0.7));
     room(&mut cv, id, body, floor_y);
     if person {
         figure(&mut cv, id, body);
     }
-    let mut data = Vec::with_capacity(width as usize * height as usize * 3);
-    for px in cv.pixmap.data().chunks_exact(4) {
-        data.extend_from_slice(&px[..3]);
-    }
-    RgbImage::from_raw(width, height, data)
+    cv.scene
 }
 
 /// Back to front: hair behind the head, legs, hips or skirt, shoes, top, neck, head, arms.
@@ -79,8 +81,8 @@ fn figure(cv: &mut Canvas, id: &Identity, body: &Body) {
 }
 
 fn room(cv: &mut Canvas, id: &Identity, body: &Body, floor_y: f32) {
-    let h = cv.pixmap.height() as f32;
-    let w = cv.pixmap.width() as f32;
+    let h = cv.height as f32;
+    let w = cv.width as f32;
     let b = id.backdrop;
     // The wall meets the floor behind the person, so a little above their feet.
     let horizon = (floor_y - 0.06 * body.scale).clamp(0.0, h);

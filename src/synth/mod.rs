@@ -20,6 +20,7 @@ mod face;
 mod identity;
 mod motion;
 mod shapes;
+mod skia;
 mod source;
 mod style;
 #[cfg(test)]

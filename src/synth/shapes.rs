@@ -1,14 +1,12 @@
-//! Drawing primitives over tiny-skia: shaded capsules, ellipses and smooth outlines.
+//! Drawing primitives: shaded capsules, ellipses and smooth outlines, recorded into a
+//! [`Scene`] that a painter (tiny-skia on the CPU, or the tch rasterizer) replays.
 //!
 //! Shading (darker edges, a highlight, an outline) gives the limbs the roundness a pose
 //! CNN trained on real people expects; flat cut-outs are read less reliably.
 
-use tiny_skia::{
-    Color, FillRule, GradientStop, LinearGradient, Paint, Path, PathBuilder, Pixmap, Point,
-    RadialGradient, Shader, SpreadMode, Stroke, Transform,
-};
+use tiny_skia::{Path, PathBuilder};
 
-use super::body::{v2, Local, V2};
+use super::body::{Local, V2};
 use super::identity::{shade, Rgb};
 use super::style::{Pattern, PatternKind};
 
@@ -27,7 +25,7 @@ impl Print {
     }
 
     /// Part coordinates of pixel position `p` (the frame's axes are orthogonal).
-    fn uv(&self, p: V2) -> (f32, f32) {
+    pub(crate) fn uv(&self, p: V2) -> (f32, f32) {
         let d = p - self.frame.o;
         let (ex, ey) = (self.frame.ex, self.frame.ey);
         let dot = |a: V2, b: V2| a.x * b.x + a.y * b.y;
@@ -45,14 +43,6 @@ pub(crate) fn luma(c: Rgb) -> f32 {
 
 /// Cubic Bezier handle length for a quarter circle.
 const KAPPA: f32 = 0.552_284_8;
-
-fn colour(c: Rgb) -> Color {
-    Color::from_rgba8(c[0], c[1], c[2], 255)
-}
-
-fn point(p: V2) -> Point {
-    Point::from_xy(p.x, p.y)
-}
 
 /// Appends a quarter ellipse from `c + a` to `c + b` (a, b conjugate semi-axes).
 fn quarter(pb: &mut PathBuilder, c: V2, a: V2, b: V2) {
@@ -151,18 +141,75 @@ pub(crate) fn curve(a: V2, ctrl: V2, b: V2) -> Option<Path> {
     pb.finish()
 }
 
-/// Draws onto a pixmap with one outline width for the whole figure.
+/// One drawing command; paths are tiny-skia's geometry type (lines and Beziers) whichever
+/// painter replays them.
+#[derive(Debug, Clone)]
+pub(crate) enum Cmd {
+    /// A vertical gradient over rows `y0..y1` of the whole width, without anti-aliasing.
+    Band {
+        y0: f32,
+        y1: f32,
+        top: Rgb,
+        bottom: Rgb,
+    },
+    Fill {
+        path: Path,
+        colour: Rgb,
+        alpha: u8,
+    },
+    /// Shading along `from` -> `to`: dark, base, highlight, dark ([`LINEAR_STOPS`]).
+    Linear {
+        path: Path,
+        colour: Rgb,
+        from: V2,
+        to: V2,
+    },
+    /// A light centre fading to darker edges ([`RADIAL_STOPS`]).
+    Radial {
+        path: Path,
+        colour: Rgb,
+        centre: V2,
+        radius: f32,
+    },
+    /// Recolours the print's ink inside `path`, keeping the shading painted there (each
+    /// pixel's brightness relative to the garment's colour `base`).
+    Print {
+        path: Path,
+        base: Rgb,
+        print: Print,
+    },
+    /// Round-capped outline.
+    Stroke {
+        path: Path,
+        colour: Rgb,
+        width: f32,
+    },
+}
+
+/// Positions and brightness factors of the linear shading's stops.
+pub(crate) const LINEAR_STOPS: [(f32, f32); 4] =
+    [(0.0, 0.7), (0.35, 1.0), (0.6, 1.12), (1.0, 0.72)];
+/// Positions (fractions of the radius) and brightness factors of the radial shading.
+pub(crate) const RADIAL_STOPS: [(f32, f32); 3] = [(0.0, 1.06), (0.65, 1.0), (1.0, 0.82)];
+
+/// A frame's drawing, back to front.
+pub(crate) type Scene = Vec<Cmd>;
+
+/// Records a scene with one outline width for the whole figure.
 pub(crate) struct Canvas {
-    pub pixmap: Pixmap,
+    pub width: u32,
+    pub height: u32,
     pub line: f32,
+    pub scene: Scene,
 }
 
 impl Canvas {
-    fn paint(shader: Shader<'static>) -> Paint<'static> {
-        Paint {
-            shader,
-            anti_alias: true,
-            ..Paint::default()
+    pub(crate) fn new(width: u32, height: u32, line: f32) -> Self {
+        Self {
+            width,
+            height,
+            line,
+            scene: Vec::new(),
         }
     }
 
@@ -172,12 +219,11 @@ impl Canvas {
 
     pub(crate) fn fill_alpha(&mut self, path: Option<Path>, c: Rgb, alpha: u8) {
         if let Some(path) = path {
-            let paint = Self::paint(Shader::SolidColor(Color::from_rgba8(
-                c[0], c[1], c[2], alpha,
-            )));
-            let t = Transform::identity();
-            self.pixmap
-                .fill_path(&path, &paint, FillRule::Winding, t, None);
+            self.scene.push(Cmd::Fill {
+                path,
+                colour: c,
+                alpha,
+            });
         }
     }
 
@@ -205,93 +251,35 @@ impl Canvas {
         }
     }
 
-    /// Recolours the print's ink inside `path`, keeping the shading already painted there
-    /// (each pixel's brightness relative to the garment's colour `base`).
+    /// The print's ink over what is painted inside `path` (see [`Cmd::Print`]).
     pub(crate) fn print(&mut self, path: &Path, base: Rgb, print: &Print) {
-        let (w, h) = (self.pixmap.width(), self.pixmap.height());
-        let Some(mut mask) = tiny_skia::Mask::new(w, h) else {
-            return;
-        };
-        mask.fill_path(path, FillRule::Winding, true, Transform::identity());
-        let b = path.bounds();
-        let x0 = (b.left().floor().max(0.0) as u32).min(w);
-        let y0 = (b.top().floor().max(0.0) as u32).min(h);
-        let x1 = (b.right().ceil().max(0.0) as u32).min(w);
-        let y1 = (b.bottom().ceil().max(0.0) as u32).min(h);
-        let aa = 1.0 / print.frame.ex.len().max(1e-6);
-        let base_luma = luma(base).max(8.0);
-        let ink = print.pattern.colour;
-        let cover = mask.data();
-        let data = self.pixmap.data_mut();
-        for y in y0..y1 {
-            for x in x0..x1 {
-                let i = (y * w + x) as usize;
-                if cover[i] == 0 {
-                    continue;
-                }
-                let (u, v) = print.uv(v2(x as f32 + 0.5, y as f32 + 0.5));
-                let a = print.pattern.ink(u, v, aa) * cover[i] as f32 / 255.0;
-                if a <= 0.0 {
-                    continue;
-                }
-                let px = &mut data[4 * i..4 * i + 3];
-                let k = (luma([px[0], px[1], px[2]]) / base_luma).clamp(0.3, 1.6);
-                for (p, &c) in px.iter_mut().zip(&ink) {
-                    let target = (c as f32 * k).min(255.0);
-                    *p = (*p as f32 + (target - *p as f32) * a).round() as u8;
-                }
-            }
-        }
+        self.scene.push(Cmd::Print {
+            path: path.clone(),
+            base,
+            print: *print,
+        });
     }
 
     /// The shading of [`Canvas::fill_shaded`] without the outline, for parts whose edges
     /// should blend into their neighbours.
     pub(crate) fn fill_gradient(&mut self, path: &Path, c: Rgb, from: V2, to: V2) {
-        let stops = vec![
-            GradientStop::new(0.0, colour(shade(c, 0.7))),
-            GradientStop::new(0.35, colour(c)),
-            GradientStop::new(0.6, colour(shade(c, 1.12))),
-            GradientStop::new(1.0, colour(shade(c, 0.72))),
-        ];
-        let shader = LinearGradient::new(
-            point(from),
-            point(to),
-            stops,
-            SpreadMode::Pad,
-            Transform::identity(),
-        )
-        .unwrap_or(Shader::SolidColor(colour(c)));
-        let paint = Self::paint(shader);
-        self.pixmap
-            .fill_path(path, &paint, FillRule::Winding, Transform::identity(), None);
+        self.scene.push(Cmd::Linear {
+            path: path.clone(),
+            colour: c,
+            from,
+            to,
+        });
     }
 
     /// Fills with a light centre fading to darker edges (face, head).
     pub(crate) fn fill_radial(&mut self, path: Option<Path>, c: Rgb, centre: V2, radius: f32) {
         let Some(path) = path else { return };
-        let stops = vec![
-            GradientStop::new(0.0, colour(shade(c, 1.06))),
-            GradientStop::new(0.65, colour(c)),
-            GradientStop::new(1.0, colour(shade(c, 0.82))),
-        ];
-        let shader = RadialGradient::new(
-            point(centre),
-            0.0,
-            point(centre),
-            radius.max(1.0),
-            stops,
-            SpreadMode::Pad,
-            Transform::identity(),
-        )
-        .unwrap_or(Shader::SolidColor(colour(c)));
-        let paint = Self::paint(shader);
-        self.pixmap.fill_path(
-            &path,
-            &paint,
-            FillRule::Winding,
-            Transform::identity(),
-            None,
-        );
+        self.scene.push(Cmd::Radial {
+            path: path.clone(),
+            colour: c,
+            centre,
+            radius: radius.max(1.0),
+        });
         self.stroke_path(&path, shade(c, 0.55), self.line);
     }
 
@@ -332,37 +320,22 @@ impl Canvas {
     }
 
     fn stroke_path(&mut self, path: &Path, c: Rgb, width: f32) {
-        let paint = Self::paint(Shader::SolidColor(colour(c)));
-        let stroke = Stroke {
+        self.scene.push(Cmd::Stroke {
+            path: path.clone(),
+            colour: c,
             width: width.max(0.5),
-            line_cap: tiny_skia::LineCap::Round,
-            ..Stroke::default()
-        };
-        self.pixmap
-            .stroke_path(path, &paint, &stroke, Transform::identity(), None);
+        });
     }
 
     /// Vertical gradient over a band of rows (walls, floor).
     pub(crate) fn band(&mut self, y0: f32, y1: f32, top: Rgb, bottom: Rgb) {
-        let w = self.pixmap.width() as f32;
-        let Some(rect) = tiny_skia::Rect::from_ltrb(0.0, y0, w, y1) else {
-            return;
-        };
-        let stops = vec![
-            GradientStop::new(0.0, colour(top)),
-            GradientStop::new(1.0, colour(bottom)),
-        ];
-        let shader = LinearGradient::new(
-            point(v2(0.0, y0)),
-            point(v2(0.0, y1)),
-            stops,
-            SpreadMode::Pad,
-            Transform::identity(),
-        )
-        .unwrap_or(Shader::SolidColor(colour(top)));
-        let mut paint = Self::paint(shader);
-        paint.anti_alias = false;
-        self.pixmap
-            .fill_rect(rect, &paint, Transform::identity(), None);
+        if y1 > y0 {
+            self.scene.push(Cmd::Band {
+                y0,
+                y1,
+                top,
+                bottom,
+            });
+        }
     }
 }
