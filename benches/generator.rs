@@ -11,8 +11,9 @@ use metapix::render::NUM_PARTS;
 use tch::nn::{Module, VarStore};
 use tch::{Device, Kind, Tensor};
 
-/// The architectures timed: our presets, and the small one docs/environment.md has PyTorch
-/// figures for (ngf 32, 3 downsamplings, 6 blocks), so the two can be compared as a ratio.
+/// The architectures timed: our presets, the earlier lite shape, and the small one
+/// docs/environment.md has PyTorch figures for (ngf 32, 3 downsamplings, 6 blocks), so the
+/// two can be compared as a ratio.
 fn config(name: &str) -> Pose2ImConfig {
     let channels = NUM_PARTS as i64;
     match name {
@@ -21,6 +22,13 @@ fn config(name: &str) -> Pose2ImConfig {
             downsamplings: 3,
             blocks: 6,
             edge_kernel: 7,
+            space_to_depth: 1,
+            ..Pose2ImConfig::lite(channels)
+        },
+        // The lite shape before pixel folding and 1x1 edges, for the CPU comparison.
+        "lite-unfolded" => Pose2ImConfig {
+            blocks: 4,
+            edge_kernel: 3,
             space_to_depth: 1,
             ..Pose2ImConfig::lite(channels)
         },
@@ -62,7 +70,9 @@ fn generator(c: &mut Criterion) {
     let gpu = device::select(DeviceChoice::Cuda);
     for threads in [1, 2] {
         tch::set_num_threads(threads);
-        bench_one(c, "lite", 256, 1, Device::Cpu);
+        for preset in ["lite", "lite-unfolded"] {
+            bench_one(c, preset, 256, 1, Device::Cpu);
+        }
     }
     if let Err(e) = &gpu {
         eprintln!("no CUDA benchmarks: {e}");

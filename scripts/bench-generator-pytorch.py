@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 # name: (ngf, downsamplings, blocks, edge kernel, space-to-depth), as src/model/pose2im.rs.
-PRESETS = {"lite": (16, 3, 4, 3, 2), "ref-small": (32, 3, 6, 7, 1), "paper": (64, 4, 9, 7, 1)}
+PRESETS = {"lite": (16, 3, 3, 1, 2), "ref-small": (32, 3, 6, 7, 1), "paper": (64, 4, 9, 7, 1)}
 IN_CHANNELS = 18
 
 
