@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# File-to-file throughput of metapix-stream: decode -> pose -> render -> encode, per panel
-# size and view, on the synthetic dancer (always) and the real clip in ../shared/data (when
+# File-to-file throughput of metapix-stream: decode -> pose -> generate (the default avatar,
+# lite, CPU) -> render -> encode, per panel size and view, on the synthetic dancer (always) and the real clip in ../shared/data (when
 # present). Prints a Markdown table from each run's --stats JSON. Run after `make build`.
 #   scripts/bench-throughput.sh [SECONDS]     (length of the synthetic clip, default 10)
 set -euo pipefail
@@ -17,20 +17,21 @@ INPUTS=("$WORK/identity-000.mp4")
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo
-echo "| input | view | size | frames | fps | pose p50/p95 ms | render p50/p95 ms | encode p50/p95 ms | end-to-end p50/p95 ms |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| input | view | size | frames | fps | pose p50/p95 ms | generate p50/p95 ms | render p50/p95 ms | encode p50/p95 ms | end-to-end p50/p95 ms |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for input in "${INPUTS[@]}"; do
   for size in 256 512; do
-    for view in skeleton side-by-side; do
+    for view in skeleton gen side-by-side; do
       json="$WORK/stats-$size-$view.json"
       "$BIN/metapix-stream" "$input" "$WORK/out.mp4" --view "$view" --size "$size" --stats "$json" -q
       python3 - "$json" "$(basename "$input")" "$view" "$size" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 st = s["stages"]
-pp = lambda d: f'{d["p50_ms"]:.1f} / {d["p95_ms"]:.1f}'
+pp = lambda d: f'{d["p50_ms"]:.1f} / {d["p95_ms"]:.1f}' if d and d["count"] else "-"
 print(f'| {sys.argv[2]} | {sys.argv[3]} | {sys.argv[4]} | {s["frames_out"]} | {s["fps"]:.1f} | '
-      f'{pp(st["pose"])} | {pp(st["render"])} | {pp(st["encode"])} | {pp(s["end_to_end"])} |')
+      f'{pp(st["pose"])} | {pp(st.get("generate"))} | {pp(st["render"])} | {pp(st["encode"])} | '
+      f'{pp(s["end_to_end"])} |')
 PY
     done
   done

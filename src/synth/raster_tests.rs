@@ -101,9 +101,11 @@ fn batches_equal_single_frames() {
 #[ignore]
 fn raster_time() {
     let p = SyntheticPerson::random(2);
+    // CUDA first: libtorch must find it before any other call.
+    let gpu = crate::model::device::select(crate::model::DeviceChoice::Auto);
     let mut devices = vec![Device::Cpu];
-    if tch::Cuda::is_available() {
-        devices.push(Device::Cuda(0));
+    if let Ok(gpu @ Device::Cuda(_)) = gpu {
+        devices.push(gpu);
     }
     for device in devices {
         for (size, n) in [(128u32, 16usize), (256, 16), (256, 64)] {
