@@ -10,6 +10,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
 
+use super::discriminator::{PatchGan, PatchGanConfig};
 use super::pose2im::{Pose2Im, Pose2ImConfig};
 use crate::normalize::NormStats;
 use crate::render::POSE_MAP_FORMAT;
@@ -32,6 +33,10 @@ pub struct CheckpointMeta {
     pub normalization: Option<NormStats>,
     /// How the weights were made (init, K, T, data, ...), free-form.
     pub training: serde_json::Value,
+    /// The discriminator stored beside the generator (its tensors are named
+    /// `discriminator.*`): meta-learned initializations carry one, as Reptile updates both.
+    #[serde(default)]
+    pub discriminator: Option<PatchGanConfig>,
 }
 
 impl CheckpointMeta {
@@ -44,6 +49,7 @@ impl CheckpointMeta {
             pose_map_format: POSE_MAP_FORMAT.into(),
             normalization: None,
             training: serde_json::Value::Null,
+            discriminator: None,
         }
     }
 }
@@ -68,13 +74,34 @@ pub enum CheckpointError {
     Mismatch { path: PathBuf, reason: String },
 }
 
+/// Prefix of the discriminator's tensor names in a checkpoint.
+const DISCRIMINATOR_PREFIX: &str = "discriminator.";
+
 /// Writes the variables of `vs` (as f32) with `meta`, atomically.
 pub fn save(path: &Path, vs: &nn::VarStore, meta: &CheckpointMeta) -> Result<(), CheckpointError> {
+    save_with_discriminator(path, vs, None, meta)
+}
+
+/// Writes the generator's variables and, if given, the discriminator's (whose shape must be
+/// `meta.discriminator`), atomically.
+pub fn save_with_discriminator(
+    path: &Path,
+    vs: &nn::VarStore,
+    discriminator: Option<&nn::VarStore>,
+    meta: &CheckpointMeta,
+) -> Result<(), CheckpointError> {
     let write_err = |source| CheckpointError::Write {
         path: path.to_path_buf(),
         source,
     };
     let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    if let Some(d) = discriminator {
+        named.extend(
+            d.variables()
+                .into_iter()
+                .map(|(name, t)| (format!("{DISCRIMINATOR_PREFIX}{name}"), t)),
+        );
+    }
     named.sort_by(|a, b| a.0.cmp(&b.0));
     let buffers: Vec<(String, Vec<usize>, Vec<u8>)> = named
         .iter()
@@ -180,26 +207,82 @@ pub fn load_bytes(
     let file = SafeTensors::deserialize(bytes).map_err(|e| corrupt(e.to_string()))?;
     let mut vs = nn::VarStore::new(device);
     let model = Pose2Im::new(&vs.root(), meta.generator);
+    fill(&file, "", &mut vs, device).map_err(mismatch)?;
+    Ok((vs, model, meta))
+}
+
+/// The discriminator stored in a checkpoint, if it has one.
+pub fn load_discriminator(
+    path: &Path,
+    device: Device,
+) -> Result<Option<(nn::VarStore, PatchGan)>, CheckpointError> {
+    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load_discriminator_bytes(path, &bytes, device)
+}
+
+/// [`load_discriminator`] for a checkpoint in memory; `path` only names it in errors.
+pub fn load_discriminator_bytes(
+    path: &Path,
+    bytes: &[u8],
+    device: Device,
+) -> Result<Option<(nn::VarStore, PatchGan)>, CheckpointError> {
+    let meta = parse_meta(path, bytes)?;
+    let Some(config) = meta.discriminator else {
+        return Ok(None);
+    };
+    let file = SafeTensors::deserialize(bytes).map_err(|e| CheckpointError::Corrupt {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let mut vs = nn::VarStore::new(device);
+    let model = PatchGan::new(&vs.root(), config);
+    fill(&file, DISCRIMINATOR_PREFIX, &mut vs, device).map_err(|reason| {
+        CheckpointError::Mismatch {
+            path: path.to_path_buf(),
+            reason,
+        }
+    })?;
+    Ok(Some((vs, model)))
+}
+
+/// Copies the tensors named `prefix` + variable name from `file` into `vs` (f32), checking
+/// that the file holds exactly those under that prefix.
+fn fill(
+    file: &SafeTensors,
+    prefix: &str,
+    vs: &mut nn::VarStore,
+    device: Device,
+) -> Result<(), String> {
     let variables = vs.variables();
-    if file.len() != variables.len() {
-        return Err(mismatch(format!(
-            "{} tensors in the file, {} in the architecture",
-            file.len(),
+    let in_file = file
+        .names()
+        .iter()
+        .filter(|n| match prefix {
+            "" => !n.starts_with(DISCRIMINATOR_PREFIX),
+            p => n.starts_with(p),
+        })
+        .count();
+    if in_file != variables.len() {
+        return Err(format!(
+            "{in_file} tensors in the file, {} in the architecture",
             variables.len()
-        )));
+        ));
     }
-    tch::no_grad(|| -> Result<(), CheckpointError> {
+    tch::no_grad(|| -> Result<(), String> {
         for (name, mut var) in variables {
             let view = file
-                .tensor(&name)
-                .map_err(|_| mismatch(format!("tensor {name} is missing")))?;
+                .tensor(&format!("{prefix}{name}"))
+                .map_err(|_| format!("tensor {prefix}{name} is missing"))?;
             let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
             if shape != var.size() || view.dtype() != Dtype::F32 {
-                return Err(mismatch(format!(
-                    "tensor {name} is {:?} {shape:?}, expected F32 {:?}",
+                return Err(format!(
+                    "tensor {prefix}{name} is {:?} {shape:?}, expected F32 {:?}",
                     view.dtype(),
                     var.size()
-                )));
+                ));
             }
             let values: Vec<f32> = view
                 .data()
@@ -215,5 +298,5 @@ pub fn load_bytes(
         Ok(())
     })?;
     vs.set_kind(Kind::Float);
-    Ok((vs, model, meta))
+    Ok(())
 }

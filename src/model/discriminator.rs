@@ -31,6 +31,15 @@ impl PatchGanConfig {
         }
     }
 
+    /// The one trained beside `generator`: pix2pixHD's for the paper generator, else lite.
+    pub fn for_generator(generator: &super::Pose2ImConfig, in_channels: i64) -> Self {
+        if generator.ngf >= 64 {
+            Self::paper(in_channels)
+        } else {
+            Self::lite(in_channels)
+        }
+    }
+
     /// A small one for the lite generator and tests.
     pub fn lite(in_channels: i64) -> Self {
         Self {
