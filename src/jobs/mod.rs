@@ -1,6 +1,9 @@
 //! What the commands do, as library entry points: each job is a validated configuration
 //! plus one `run`. The binaries only parse flags into these and report the outcome.
 
+pub mod dataset;
+pub mod eval;
+pub mod init_training;
 pub mod personalize;
 pub mod pose;
 pub mod prepare;

@@ -8,17 +8,16 @@ use std::time::Instant;
 
 use serde_json::json;
 use tch::nn::{Module, VarStore};
+use tch::Device;
 
-use super::prepare::TargetInfo;
+use super::dataset::PreparedTarget;
 use super::JobError;
 use crate::model::checkpoint::{self, CheckpointMeta};
 use crate::model::device::{self, DeviceChoice};
 use crate::model::discriminator::{PatchGan, PatchGanConfig};
 use crate::model::{Pose2Im, Pose2ImConfig};
-use crate::posefile;
 use crate::render::NUM_PARTS;
-use crate::train::{data, personalize, PersonalizeConfig, Shots};
-use crate::RgbImage;
+use crate::train::{data, personalize, PersonalizeConfig};
 
 /// Held-out frames scored at most (spread over the last 15%).
 const MAX_TEST_FRAMES: usize = 16;
@@ -68,87 +67,31 @@ pub struct PersonalizeSummary {
     pub test_frames: usize,
 }
 
-impl PersonalizeJob {
-    /// Frames (index, image, skeleton) of the target at `indices`.
-    fn load(
-        &self,
-        info: &TargetInfo,
-        records: &[posefile::PoseRecord],
-        indices: &[usize],
-    ) -> Result<Shots, JobError> {
-        let frames = indices
-            .iter()
-            .map(|&i| {
-                let path = TargetInfo::frame_path(&self.target, i);
-                let image = RgbImage::open(&path).map_err(|e| JobError::Image {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?;
-                if image.width != info.size || image.height != info.size {
-                    return Err(JobError::InvalidArgument(format!(
-                        "{} is not {}x{}",
-                        path.display(),
-                        info.size,
-                        info.size
-                    )));
-                }
-                Ok((image, records[i].skeleton()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(data::shots(&frames))
-    }
+/// A generator and discriminator ready to train, and what they started from.
+pub struct Models {
+    pub gen_vs: VarStore,
+    pub generator: Pose2Im,
+    pub disc_vs: VarStore,
+    pub discriminator: PatchGan,
+    pub init_name: String,
+}
 
-    pub fn run(&self) -> Result<PersonalizeSummary, JobError> {
-        if self.config.shots == 0 || self.config.batch == 0 {
-            return Err(JobError::InvalidArgument(
-                "--shots and --batch must be at least 1".into(),
-            ));
-        }
-        let device =
-            device::select(self.device).map_err(|e| JobError::InvalidArgument(e.to_string()))?;
-        let info = TargetInfo::read(&self.target)?;
-        let poses_path = self.target.join("poses.jsonl");
-        let records = posefile::read(&poses_path)
-            .map_err(|e| JobError::InvalidArgument(format!("{}: {e}", poses_path.display())))?;
-        // Only frames with the person count, for training and for testing.
-        let usable: Vec<usize> = (0..records.len()).filter(|&i| records[i].found).collect();
-        if usable.len() < self.config.shots + 1 {
-            return Err(JobError::InvalidArgument(format!(
-                "{} has {} frames with the person; at least {} are needed",
-                self.target.display(),
-                usable.len(),
-                self.config.shots + 1
-            )));
-        }
-        let shots: Vec<usize> = data::choose_shots(usable.len(), self.config.shots)
-            .iter()
-            .map(|&i| usable[i])
-            .collect();
-        let held = data::held_out(usable.len());
-        let step = held.len().div_ceil(MAX_TEST_FRAMES).max(1);
-        let tests: Vec<usize> = held.step_by(step).map(|i| usable[i]).collect();
-        let train = self.load(&info, &records, &shots)?;
-        let train = Shots {
-            poses: train.poses.to_device(device),
-            images: train.images.to_device(device),
-        };
-        let test = self.load(&info, &records, &tests)?;
-        let test = Shots {
-            poses: test.poses.to_device(device),
-            images: test.images.to_device(device),
-        };
-
+impl Init {
+    /// Builds the models on `device`: the generator from the init, the discriminator from
+    /// the init when it carries one (meta-learned inits do), else fresh weights sized for
+    /// the generator.
+    pub fn build(&self, device: Device) -> Result<Models, JobError> {
         let channels = NUM_PARTS as i64;
-        let (gen_vs, generator, init_name) = match &self.init {
+        let avatar = Path::new(crate::model::DEFAULT_AVATAR_NAME);
+        let (gen_vs, generator, init_name) = match self {
             Init::Checkpoint(path) => {
                 let (vs, model, _) = checkpoint::load(path, device)?;
                 (vs, model, path.display().to_string())
             }
             Init::DefaultAvatar => {
-                let name = crate::model::DEFAULT_AVATAR_NAME;
                 let bytes = crate::model::DEFAULT_AVATAR;
-                let (vs, model, _) = checkpoint::load_bytes(Path::new(name), bytes, device)?;
-                (vs, model, name.to_string())
+                let (vs, model, _) = checkpoint::load_bytes(avatar, bytes, device)?;
+                (vs, model, crate::model::DEFAULT_AVATAR_NAME.to_string())
             }
             Init::Random(preset) => {
                 let config = Pose2ImConfig::preset(preset, channels).ok_or_else(|| {
@@ -159,42 +102,83 @@ impl PersonalizeJob {
                 (vs, model, format!("random {preset}"))
             }
         };
-        let disc_config = if generator.config.ngf >= 64 {
-            PatchGanConfig::paper(channels + 3)
-        } else {
-            PatchGanConfig::lite(channels + 3)
+        let stored = match self {
+            Init::Checkpoint(path) => checkpoint::load_discriminator(path, device)?,
+            Init::DefaultAvatar => {
+                checkpoint::load_discriminator_bytes(avatar, crate::model::DEFAULT_AVATAR, device)?
+            }
+            Init::Random(_) => None,
         };
-        let disc_vs = VarStore::new(device);
-        let discriminator = PatchGan::new(&disc_vs.root(), disc_config);
+        let (disc_vs, discriminator) = stored.unwrap_or_else(|| {
+            let config = PatchGanConfig::for_generator(&generator.config, channels + 3);
+            let vs = VarStore::new(device);
+            let model = PatchGan::new(&vs.root(), config);
+            (vs, model)
+        });
+        Ok(Models {
+            gen_vs,
+            generator,
+            disc_vs,
+            discriminator,
+            init_name,
+        })
+    }
+}
+
+impl PersonalizeJob {
+    pub fn run(&self) -> Result<PersonalizeSummary, JobError> {
+        if self.config.shots == 0 || self.config.batch == 0 {
+            return Err(JobError::InvalidArgument(
+                "--shots and --batch must be at least 1".into(),
+            ));
+        }
+        let device =
+            device::select(self.device).map_err(|e| JobError::InvalidArgument(e.to_string()))?;
+        let target = PreparedTarget::open(&self.target)?;
+        // Only frames with the person count, for training and for testing.
+        if target.usable.len() < self.config.shots + 1 {
+            return Err(JobError::InvalidArgument(format!(
+                "{} has {} frames with the person; at least {} are needed",
+                self.target.display(),
+                target.usable.len(),
+                self.config.shots + 1
+            )));
+        }
+        let shots = target.protocol_shots(self.config.shots);
+        let tests = target.test_frames(MAX_TEST_FRAMES);
+        let train = target.load(&shots)?.to_device(device);
+        let test = target.load(&tests)?.to_device(device);
+        let m = self.init.build(device)?;
 
         let score =
             |g: &Pose2Im| tch::no_grad(|| data::l1_psnr(&g.forward(&test.poses), &test.images));
-        let before = score(&generator);
+        let before = score(&m.generator);
         let started = Instant::now();
         personalize(
-            &generator,
-            &gen_vs,
-            &discriminator,
-            &disc_vs,
+            &m.generator,
+            &m.gen_vs,
+            &m.discriminator,
+            &m.disc_vs,
             &train,
             &self.config,
         )
         .map_err(|e| JobError::InvalidArgument(format!("training failed: {e}")))?;
         let seconds = started.elapsed().as_secs_f64();
-        let after = score(&generator);
+        let after = score(&m.generator);
 
-        let mut meta = CheckpointMeta::new(generator.config, info.size);
+        let info = &target.info;
+        let mut meta = CheckpointMeta::new(m.generator.config, info.size);
         meta.normalization = Some(info.normalization);
         meta.training = json!({
             "method": "metapix personalize",
-            "init": init_name,
+            "init": m.init_name,
             "target": info.source,
             "shots": shots,
             "config": self.config,
             "held_out": {"frames": tests.len(), "l1_before": before.0, "psnr_before": before.1,
                          "l1_after": after.0, "psnr_after": after.1},
         });
-        checkpoint::save(&self.out, &gen_vs, &meta)?;
+        checkpoint::save(&self.out, &m.gen_vs, &meta)?;
         Ok(PersonalizeSummary {
             shots,
             seconds,

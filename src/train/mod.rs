@@ -6,6 +6,8 @@
 //! perceptual loss needs ImageNet weights we cannot download here; L1 stands in for it.
 
 pub mod data;
+pub mod metrics;
+pub mod reptile;
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module, OptimizerConfig};
@@ -62,6 +64,31 @@ pub struct Shots {
     pub images: Tensor,
 }
 
+impl Shots {
+    pub fn to_device(&self, device: tch::Device) -> Shots {
+        Shots {
+            poses: self.poses.to_device(device),
+            images: self.images.to_device(device),
+        }
+    }
+
+    /// The frames at `indices` (a 1-D int64 tensor on the same device).
+    pub fn select(&self, indices: &Tensor) -> Shots {
+        Shots {
+            poses: self.poses.index_select(0, indices),
+            images: self.images.index_select(0, indices),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.poses.size()[0] as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Losses of each step.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TrainLog {
@@ -70,8 +97,8 @@ pub struct TrainLog {
     pub l1: Vec<f64>,
 }
 
-/// A deterministic index stream (splitmix64), so runs repeat exactly.
-fn next_index(state: &mut u64, n: usize) -> i64 {
+/// A deterministic index stream (splitmix64), so runs repeat exactly: the next index below `n`.
+pub(crate) fn next_index(state: &mut u64, n: usize) -> i64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -92,6 +119,23 @@ pub fn personalize(
     disc_vs: &nn::VarStore,
     shots: &Shots,
     config: &PersonalizeConfig,
+) -> Result<TrainLog, tch::TchError> {
+    let models = (generator, gen_vs, discriminator, disc_vs);
+    personalize_with_progress(models, shots, config, &mut |_| {})
+}
+
+/// [`personalize`], calling `on_step` with the number of steps done after each one (long
+/// trainings show progress with it).
+pub fn personalize_with_progress(
+    (generator, gen_vs, discriminator, disc_vs): (
+        &Pose2Im,
+        &nn::VarStore,
+        &PatchGan,
+        &nn::VarStore,
+    ),
+    shots: &Shots,
+    config: &PersonalizeConfig,
+    on_step: &mut dyn FnMut(usize),
 ) -> Result<TrainLog, tch::TchError> {
     let adam = nn::Adam::default().beta1(config.beta1);
     let mut gen_opt = adam.build(gen_vs, config.lr)?;
@@ -141,6 +185,7 @@ pub fn personalize(
         log.generator.push(g_loss.double_value(&[]));
         log.discriminator.push(d_loss.double_value(&[]));
         log.l1.push(l1.double_value(&[]));
+        on_step(step + 1);
     }
     Ok(log)
 }

@@ -6,4 +6,5 @@ mod generate;
 mod pose_accuracy;
 mod pose_cli;
 mod stream;
+mod training;
 mod util;

@@ -1,4 +1,7 @@
-//! `metapix`: the offline commands (pose extraction, synthetic people, later training).
+//! `metapix`: the offline commands (pose extraction, synthetic people, preparation,
+//! personalization, learning initializations, the benchmark).
+
+mod training;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +27,13 @@ struct Args {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// The paper's baseline init: one generator trained jointly on many people.
+    Pretrain(training::PretrainArgs),
+    /// A MetaPix init: Reptile over personalization tasks across many people.
+    MetaTrain(training::MetaTrainArgs),
+    /// The retargeting benchmark: personalize each init on held-out people, score the
+    /// held-out frames (JSON and a Markdown table).
+    Eval(training::EvalArgs),
     /// Skeletons per frame of a video (or one image) as JSON lines.
     Pose {
         /// A video file, or a .png/.jpg image.
@@ -108,6 +118,9 @@ enum Command {
 fn main() -> ExitCode {
     let args = Args::parse();
     cli::run("metapix", || match &args.command {
+        Command::Pretrain(a) => a.run(args.quiet),
+        Command::MetaTrain(a) => a.run(args.quiet),
+        Command::Eval(a) => a.run(args.quiet),
         Command::Pose { input, out, pose } => {
             let job = PoseJob::new(input, out, pose.config()?)?;
             let stop = cli::stop_on_signal()?;

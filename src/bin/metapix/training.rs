@@ -1,0 +1,244 @@
+//! The commands that learn initializations and measure them: pretrain, meta-train, eval.
+
+use std::path::PathBuf;
+
+use metapix::cli;
+use metapix::jobs::dataset;
+use metapix::jobs::eval::{self, EvalJob};
+use metapix::jobs::init_training::{MetaTrainJob, PretrainJob, TrainingData};
+use metapix::jobs::personalize::Init;
+use metapix::jobs::JobError;
+use metapix::model::DeviceChoice;
+use metapix::train::reptile::ReptileConfig;
+use metapix::train::PersonalizeConfig;
+
+/// Where the people come from.
+#[derive(clap::Args, Debug)]
+pub struct DataArgs {
+    /// Prepared targets, or folders of them (metapix synth --prepared writes one).
+    #[arg(required = true)]
+    data: Vec<PathBuf>,
+    /// Frames taken from each person's pool (the first 85%), evenly spaced.
+    #[arg(long, default_value_t = 60)]
+    frames_per_identity: usize,
+}
+
+impl DataArgs {
+    fn training_data(&self) -> Result<TrainingData, JobError> {
+        Ok(TrainingData {
+            targets: dataset::expand(&self.data)?,
+            frames_per_identity: self.frames_per_identity,
+        })
+    }
+}
+
+/// Optimizer settings shared by the commands.
+#[derive(clap::Args, Debug)]
+pub struct OptimArgs {
+    /// Frames per step.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 2e-4)]
+    lr: f64,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
+}
+
+/// `metapix pretrain`.
+#[derive(clap::Args, Debug)]
+pub struct PretrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Training steps.
+    #[arg(long, default_value_t = 2000)]
+    steps: usize,
+    /// Train this checkpoint further (default: random weights of --preset).
+    #[arg(long)]
+    init: Option<PathBuf>,
+    #[arg(long, default_value = "lite")]
+    preset: String,
+    #[command(flatten)]
+    optim: OptimArgs,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+impl PretrainArgs {
+    pub fn run(&self, quiet: bool) -> anyhow::Result<()> {
+        let job = PretrainJob {
+            data: self.data.training_data()?,
+            out: self.out.clone(),
+            init: match &self.init {
+                Some(path) => Init::Checkpoint(path.clone()),
+                None => Init::Random(self.preset.clone()),
+            },
+            config: PersonalizeConfig {
+                steps: self.steps,
+                constant_steps: self.steps / 2,
+                batch: self.optim.batch,
+                lr: self.optim.lr,
+                ..PersonalizeConfig::default()
+            },
+            device: self.optim.device,
+        };
+        let l1 = job.run(&mut cli::progress("metapix pretrain", quiet))?;
+        eprintln!(
+            "wrote {}: {} people, {} steps, L1 {l1:.4} over the last 100",
+            self.out.display(),
+            job.data.targets.len(),
+            self.steps
+        );
+        Ok(())
+    }
+}
+
+/// `metapix meta-train`.
+#[derive(clap::Args, Debug)]
+pub struct MetaTrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Start from this checkpoint (usually a pretrained one; default: random --preset).
+    #[arg(long)]
+    init: Option<PathBuf>,
+    #[arg(long, default_value = "lite")]
+    preset: String,
+    /// Outer (Reptile) iterations.
+    #[arg(long, default_value_t = 300)]
+    meta_iterations: usize,
+    /// Tasks (person + K frames) per outer update.
+    #[arg(long, default_value_t = 4)]
+    meta_batch: usize,
+    /// Outer step size at the start, annealed linearly to 0.
+    #[arg(long, default_value_t = 1.0)]
+    eps: f64,
+    /// Frames per task (K).
+    #[arg(long, default_value_t = 5)]
+    shots: usize,
+    /// Inner steps per task (T).
+    #[arg(long, default_value_t = 20)]
+    steps: usize,
+    #[command(flatten)]
+    optim: OptimArgs,
+    /// Continue the run saved in --out.
+    #[arg(long)]
+    resume: bool,
+    /// Save --out every this many iterations.
+    #[arg(long, default_value_t = 50)]
+    checkpoint_every: usize,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+impl MetaTrainArgs {
+    pub fn run(&self, quiet: bool) -> anyhow::Result<()> {
+        let job = MetaTrainJob {
+            data: self.data.training_data()?,
+            out: self.out.clone(),
+            init: match &self.init {
+                Some(path) => Init::Checkpoint(path.clone()),
+                None => Init::Random(self.preset.clone()),
+            },
+            config: ReptileConfig {
+                meta_iterations: self.meta_iterations,
+                meta_batch: self.meta_batch,
+                eps: self.eps,
+                inner: PersonalizeConfig {
+                    shots: self.shots,
+                    steps: self.steps,
+                    constant_steps: self.steps / 2,
+                    batch: self.optim.batch,
+                    lr: self.optim.lr,
+                    ..PersonalizeConfig::default()
+                },
+            },
+            device: self.optim.device,
+            resume: self.resume,
+            checkpoint_every: self.checkpoint_every,
+            seed: 0,
+        };
+        let stop = cli::stop_on_signal()?;
+        let done = job.run(&stop, &mut cli::progress("metapix meta-train", quiet))?;
+        eprintln!(
+            "wrote {} after {done} meta-iterations (loss log: {})",
+            self.out.display(),
+            job.log_path().display()
+        );
+        Ok(())
+    }
+}
+
+/// `metapix eval`.
+#[derive(clap::Args, Debug)]
+pub struct EvalArgs {
+    /// Held-out prepared targets, or folders of them.
+    #[arg(required = true)]
+    data: Vec<PathBuf>,
+    /// NAME=FILE, NAME=random or NAME=default (the built-in avatar), repeated; the first
+    /// is the one whose wins are counted.
+    #[arg(long = "init", required = true, value_name = "NAME=FILE")]
+    inits: Vec<String>,
+    /// K values, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "5")]
+    shots: Vec<usize>,
+    /// T values, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0,10,20,50,100")]
+    steps: Vec<usize>,
+    /// Held-out frames scored per person at most.
+    #[arg(long, default_value_t = 16)]
+    test_frames: usize,
+    #[command(flatten)]
+    optim: OptimArgs,
+    /// Every figure as JSON.
+    #[arg(long)]
+    out: PathBuf,
+    /// The Markdown table (default: --out with .md).
+    #[arg(long)]
+    table: Option<PathBuf>,
+}
+
+impl EvalArgs {
+    pub fn run(&self, quiet: bool) -> anyhow::Result<()> {
+        let inits = self
+            .inits
+            .iter()
+            .map(|spec| {
+                let (name, what) = spec.split_once('=').ok_or_else(|| {
+                    JobError::InvalidArgument(format!("--init {spec}: use NAME=FILE"))
+                })?;
+                let init = match what {
+                    "random" => Init::Random("lite".into()),
+                    "default" => Init::DefaultAvatar,
+                    path => Init::Checkpoint(path.into()),
+                };
+                Ok((name.to_string(), init))
+            })
+            .collect::<Result<Vec<_>, JobError>>()?;
+        let job = EvalJob {
+            targets: dataset::expand(&self.data)?,
+            inits,
+            shots: self.shots.clone(),
+            steps: self.steps.clone(),
+            config: PersonalizeConfig {
+                batch: self.optim.batch,
+                lr: self.optim.lr,
+                ..PersonalizeConfig::default()
+            },
+            test_frames: self.test_frames,
+            device: self.optim.device,
+        };
+        let records = job.run(&mut cli::progress("metapix eval", quiet))?;
+        let names: Vec<String> = job.inits.iter().map(|(n, _)| n.clone()).collect();
+        let table = eval::markdown(&records, &names);
+        let json = serde_json::to_vec_pretty(&records)?;
+        metapix::fsutil::write_atomic(&self.out, &json)?;
+        let table_path = self
+            .table
+            .clone()
+            .unwrap_or_else(|| self.out.with_extension("md"));
+        metapix::fsutil::write_atomic(&table_path, table.as_bytes())?;
+        println!("{table}");
+        eprintln!("wrote {} and {}", self.out.display(), table_path.display());
+        Ok(())
+    }
+}

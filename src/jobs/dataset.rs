@@ -1,0 +1,107 @@
+//! Prepared targets opened for training and evaluation: the frames with a person, split in
+//! time by the MetaPix protocol (first 85% the personalization pool, last 15% the test).
+
+use std::path::{Path, PathBuf};
+
+use super::prepare::TargetInfo;
+use super::JobError;
+use crate::posefile::{self, PoseRecord};
+use crate::train::{data, Shots};
+use crate::RgbImage;
+
+/// One prepared target (`metapix prepare` or `metapix synth --prepared`).
+pub struct PreparedTarget {
+    pub dir: PathBuf,
+    pub info: TargetInfo,
+    records: Vec<PoseRecord>,
+    /// Indices of the frames with the person, in time order: the protocol counts these.
+    pub usable: Vec<usize>,
+}
+
+impl PreparedTarget {
+    pub fn open(dir: &Path) -> Result<Self, JobError> {
+        let info = TargetInfo::read(dir)?;
+        let poses_path = dir.join("poses.jsonl");
+        let records = posefile::read(&poses_path)
+            .map_err(|e| JobError::InvalidArgument(format!("{}: {e}", poses_path.display())))?;
+        let usable = (0..records.len()).filter(|&i| records[i].found).collect();
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            info,
+            records,
+            usable,
+        })
+    }
+
+    /// The protocol's K frames (evenly spaced in the pool, after its first 100).
+    pub fn protocol_shots(&self, k: usize) -> Vec<usize> {
+        data::choose_shots(self.usable.len(), k)
+            .iter()
+            .map(|&i| self.usable[i])
+            .collect()
+    }
+
+    /// Every frame of the personalization pool (the first 85%).
+    pub fn pool(&self) -> Vec<usize> {
+        let test_start = data::held_out(self.usable.len()).start;
+        self.usable[..test_start].to_vec()
+    }
+
+    /// Up to `max` held-out test frames, spread over the last 15%.
+    pub fn test_frames(&self, max: usize) -> Vec<usize> {
+        let held = data::held_out(self.usable.len());
+        let step = held.len().div_ceil(max).max(1);
+        held.step_by(step).map(|i| self.usable[i]).collect()
+    }
+
+    /// Frames `indices` with their pose maps, as tensors on the CPU.
+    pub fn load(&self, indices: &[usize]) -> Result<Shots, JobError> {
+        let size = self.info.size;
+        let frames = indices
+            .iter()
+            .map(|&i| {
+                let path = TargetInfo::frame_path(&self.dir, i);
+                let image = RgbImage::open(&path).map_err(|e| JobError::Image {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
+                if image.width != size || image.height != size {
+                    return Err(JobError::InvalidArgument(format!(
+                        "{} is not {size}x{size}",
+                        path.display()
+                    )));
+                }
+                Ok((image, self.records[i].skeleton()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(data::shots(&frames))
+    }
+}
+
+/// The prepared targets named on a command line: each path is one, or a folder of them
+/// (such as `metapix synth --prepared` writes), taken in name order.
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, JobError> {
+    let mut found = Vec::new();
+    for path in paths {
+        if path.join("target.json").is_file() {
+            found.push(path.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(path).map_err(|e| {
+            JobError::InvalidArgument(format!("{}: not a prepared target ({e})", path.display()))
+        })?;
+        let mut inside: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("target.json").is_file())
+            .collect();
+        if inside.is_empty() {
+            return Err(JobError::InvalidArgument(format!(
+                "{} is not a prepared target and holds none",
+                path.display()
+            )));
+        }
+        inside.sort();
+        found.extend(inside);
+    }
+    Ok(found)
+}

@@ -1,0 +1,154 @@
+//! Learning initializations and measuring them, end to end through the binary on the CPU:
+//! synthetic people -> pretrain -> meta-train (and resume) -> eval's JSON and table, and
+//! personalize from the result. Tiny sizes: this checks the wiring and the files, not the
+//! quality (docs/RESULTS.md has the benchmark as run on a GPU).
+
+use crate::util::{self, run, METAPIX_BIN};
+
+#[test]
+fn pretrain_meta_train_resume_eval_and_personalize() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let ok = |args: &[&str]| {
+        let out = run(METAPIX_BIN, args);
+        assert!(out.status.success(), "{args:?}: {}", util::stderr(&out));
+        util::stderr(&out)
+    };
+    let synth = |out: &str, n: &str, seed: &str| {
+        let args = [
+            "synth",
+            "--out",
+            out,
+            "--prepared",
+            "--identities",
+            n,
+            "--seconds",
+            "2",
+        ];
+        let more = ["--fps", "10", "--size", "64x64", "--seed", seed, "-q"];
+        ok(&[&args[..], &more[..]].concat());
+    };
+    synth(&d("train"), "3", "5");
+    synth(&d("held"), "2", "9");
+    let cpu = ["--device", "cpu", "-q"];
+    let said = ok(&[
+        &["pretrain", &d("train"), "--steps", "4", "--batch", "2"][..],
+        &["--frames-per-identity", "6", "--out", &d("pre.safetensors")],
+        &cpu,
+    ]
+    .concat());
+    assert!(said.contains("3 people"), "{said}");
+    let (pre, meta_out) = (d("pre.safetensors"), d("meta.safetensors"));
+    let train = d("train");
+    let meta_train = |iterations: &str, resume: bool| {
+        let mut args = vec![
+            "meta-train",
+            &train,
+            "--init",
+            &pre,
+            "--meta-iterations",
+            iterations,
+        ];
+        args.extend([
+            "--meta-batch",
+            "2",
+            "--shots",
+            "3",
+            "--steps",
+            "2",
+            "--batch",
+            "2",
+        ]);
+        args.extend(["--out", &meta_out]);
+        if resume {
+            args.push("--resume");
+        }
+        ok(&[&args[..], &cpu].concat())
+    };
+    meta_train("2", false);
+    let said = meta_train("3", true);
+    assert!(said.contains("after 3 meta-iterations"), "{said}");
+    // One log line per meta-iteration, the resumed one included.
+    let log = std::fs::read_to_string(d("meta.log.jsonl")).unwrap();
+    let iterations: Vec<u64> = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["iteration"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(iterations, vec![1, 2, 3]);
+    let meta = metapix::model::checkpoint::read_meta(std::path::Path::new(&d("meta.safetensors")))
+        .unwrap();
+    assert_eq!(meta.training["iteration"], 3);
+    assert!(
+        meta.discriminator.is_some(),
+        "Reptile's discriminator is kept"
+    );
+
+    let meta_init = format!("meta={meta_out}");
+    ok(&[
+        &[
+            "eval",
+            &d("held"),
+            "--init",
+            &meta_init,
+            "--init",
+            "scratch=random",
+        ][..],
+        &[
+            "--shots",
+            "3",
+            "--steps",
+            "0,2",
+            "--batch",
+            "2",
+            "--out",
+            &d("r.json"),
+        ],
+        &cpu,
+    ]
+    .concat());
+    let records: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d("r.json")).unwrap()).unwrap();
+    // 2 people x 2 inits x 1 K x 2 T, each with its figures.
+    assert_eq!(records.as_array().unwrap().len(), 8);
+    for r in records.as_array().unwrap() {
+        let psnr = r["psnr"].as_f64().unwrap();
+        let ssim = r["ssim"].as_f64().unwrap();
+        assert!(
+            psnr.is_finite() && psnr > 0.0 && (-1.0..=1.0).contains(&ssim),
+            "{r}"
+        );
+    }
+    let table = std::fs::read_to_string(d("r.md")).unwrap();
+    assert!(
+        table.contains("| 3 | 2 |") && table.contains("meta wins vs scratch"),
+        "{table}"
+    );
+
+    // The meta-learned checkpoint is an init users can personalize from.
+    let target = format!("{}/identity-000", d("held"));
+    let said = ok(&[
+        &[
+            "personalize",
+            &target,
+            "--init",
+            &d("meta.safetensors"),
+            "--shots",
+            "3",
+        ][..],
+        &[
+            "--steps",
+            "2",
+            "--batch",
+            "2",
+            "--out",
+            &d("me.safetensors"),
+        ],
+        &cpu,
+    ]
+    .concat());
+    assert!(said.contains("held-out"), "{said}");
+}
