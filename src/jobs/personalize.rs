@@ -25,7 +25,9 @@ const MAX_TEST_FRAMES: usize = 16;
 /// Where personalization starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Init {
-    /// The shipped default avatar: trained weights, so 20 steps go further than from noise.
+    /// The shipped meta-learned initialization ([`crate::model::METAPIX_INIT`]).
+    MetapixInit,
+    /// The shipped default avatar (one synthetic person).
     DefaultAvatar,
     /// A checkpoint file.
     Checkpoint(PathBuf),
@@ -34,10 +36,12 @@ pub enum Init {
 }
 
 impl Init {
-    /// From the command line: `--init FILE|random` and `--preset` (which means random weights).
+    /// From the command line: `--init FILE|random|avatar` and `--preset` (which means random
+    /// weights); neither gives the meta-learned init.
     pub fn from_args(init: Option<&str>, preset: Option<&str>) -> Result<Self, JobError> {
         match (init, preset) {
-            (None, None) => Ok(Init::DefaultAvatar),
+            (None, None) => Ok(Init::MetapixInit),
+            (Some("avatar"), None) => Ok(Init::DefaultAvatar),
             (None | Some("random"), preset) => Ok(Init::Random(preset.unwrap_or("lite").into())),
             (Some(path), None) => Ok(Init::Checkpoint(path.into())),
             (Some(_), Some(_)) => Err(JobError::InvalidArgument(
@@ -82,16 +86,25 @@ impl Init {
     /// the generator.
     pub fn build(&self, device: Device) -> Result<Models, JobError> {
         let channels = NUM_PARTS as i64;
-        let avatar = Path::new(crate::model::DEFAULT_AVATAR_NAME);
-        let (gen_vs, generator, init_name) = match self {
+        let (gen_vs, generator, init_name, stored) = match self {
             Init::Checkpoint(path) => {
                 let (vs, model, _) = checkpoint::load(path, device)?;
-                (vs, model, path.display().to_string())
+                let disc = checkpoint::load_discriminator(path, device)?;
+                (vs, model, path.display().to_string(), disc)
             }
-            Init::DefaultAvatar => {
-                let bytes = crate::model::DEFAULT_AVATAR;
-                let (vs, model, _) = checkpoint::load_bytes(avatar, bytes, device)?;
-                (vs, model, crate::model::DEFAULT_AVATAR_NAME.to_string())
+            Init::MetapixInit | Init::DefaultAvatar => {
+                let (name, bytes) = match self {
+                    Init::MetapixInit => {
+                        (crate::model::METAPIX_INIT_NAME, crate::model::METAPIX_INIT)
+                    }
+                    _ => (
+                        crate::model::DEFAULT_AVATAR_NAME,
+                        crate::model::DEFAULT_AVATAR,
+                    ),
+                };
+                let (vs, model, _) = checkpoint::load_bytes(Path::new(name), bytes, device)?;
+                let disc = checkpoint::load_discriminator_bytes(Path::new(name), bytes, device)?;
+                (vs, model, name.to_string(), disc)
             }
             Init::Random(preset) => {
                 let config = Pose2ImConfig::preset(preset, channels).ok_or_else(|| {
@@ -99,15 +112,8 @@ impl Init {
                 })?;
                 let vs = VarStore::new(device);
                 let model = Pose2Im::new(&vs.root(), config);
-                (vs, model, format!("random {preset}"))
+                (vs, model, format!("random {preset}"), None)
             }
-        };
-        let stored = match self {
-            Init::Checkpoint(path) => checkpoint::load_discriminator(path, device)?,
-            Init::DefaultAvatar => {
-                checkpoint::load_discriminator_bytes(avatar, crate::model::DEFAULT_AVATAR, device)?
-            }
-            Init::Random(_) => None,
         };
         let (disc_vs, discriminator) = stored.unwrap_or_else(|| {
             let config = PatchGanConfig::for_generator(&generator.config, channels + 3);

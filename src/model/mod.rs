@@ -15,5 +15,12 @@ pub const DEFAULT_AVATAR: &[u8] = include_bytes!("../../models/default-avatar.sa
 
 /// How the default avatar is named in messages.
 pub const DEFAULT_AVATAR_NAME: &str = "the built-in default avatar";
+
+/// The shipped meta-learned initialization (Reptile across synthetic people, with its
+/// discriminator; models/README.md), where `metapix personalize` starts by default.
+pub const METAPIX_INIT: &[u8] = include_bytes!("../../models/metapix-init-lite.safetensors");
+
+/// How the meta-learned initialization is named in messages.
+pub const METAPIX_INIT_NAME: &str = "the built-in meta-learned init";
 pub use device::DeviceChoice;
 pub use pose2im::{Pose2Im, Pose2ImConfig};

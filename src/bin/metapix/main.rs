@@ -67,8 +67,9 @@ enum Command {
         /// Training steps (T).
         #[arg(long, default_value_t = 20)]
         steps: usize,
-        /// Start from this checkpoint, or `random` (default: the built-in default avatar).
-        #[arg(long, value_name = "FILE|random")]
+        /// Start from this checkpoint, `avatar` (the default avatar) or `random` (default: the
+        /// built-in meta-learned init).
+        #[arg(long, value_name = "FILE|avatar|random")]
         init: Option<String>,
         /// Random weights of this preset (lite or paper) instead of an init.
         #[arg(long)]

@@ -174,8 +174,8 @@ pub struct EvalArgs {
     /// Held-out prepared targets, or folders of them.
     #[arg(required = true)]
     data: Vec<PathBuf>,
-    /// NAME=FILE, NAME=random or NAME=default (the built-in avatar), repeated; the first
-    /// is the one whose wins are counted.
+    /// NAME=FILE, NAME=random, NAME=avatar or NAME=metapix (the built-in ones), repeated;
+    /// the first is the one whose wins are counted.
     #[arg(long = "init", required = true, value_name = "NAME=FILE")]
     inits: Vec<String>,
     /// K values, comma-separated.
@@ -208,7 +208,8 @@ impl EvalArgs {
                 })?;
                 let init = match what {
                     "random" => Init::Random("lite".into()),
-                    "default" => Init::DefaultAvatar,
+                    "avatar" => Init::DefaultAvatar,
+                    "metapix" => Init::MetapixInit,
                     path => Init::Checkpoint(path.into()),
                 };
                 Ok((name.to_string(), init))
