@@ -17,7 +17,7 @@ use super::JobError;
 use crate::model::device::{self, DeviceChoice};
 use crate::progress::Progress;
 use crate::train::metrics::{quality, Quality};
-use crate::train::{personalize, PersonalizeConfig};
+use crate::train::PersonalizeConfig;
 
 /// A validated eval job.
 #[derive(Debug, Clone)]
@@ -68,15 +68,7 @@ impl EvalJob {
                             constant_steps: t / 2,
                             ..self.config
                         };
-                        personalize(
-                            &m.generator,
-                            &m.gen_vs,
-                            &m.discriminator,
-                            &m.disc_vs,
-                            &train,
-                            &config,
-                        )
-                        .map_err(|e| JobError::InvalidArgument(format!("training failed: {e}")))?;
+                        m.personalize(&train, &config)?;
                         let fake = generate(&m.generator, &tests.poses, device);
                         records.push(EvalRecord {
                             target: dir.display().to_string(),

@@ -80,6 +80,25 @@ pub struct Models {
     pub init_name: String,
 }
 
+impl Models {
+    /// Personalizes these models on `shots` ([`personalize`]).
+    pub fn personalize(
+        &self,
+        shots: &crate::train::Shots,
+        config: &PersonalizeConfig,
+    ) -> Result<crate::train::TrainLog, JobError> {
+        personalize(
+            &self.generator,
+            &self.gen_vs,
+            &self.discriminator,
+            &self.disc_vs,
+            shots,
+            config,
+        )
+        .map_err(|e| JobError::InvalidArgument(format!("training failed: {e}")))
+    }
+}
+
 impl Init {
     /// Builds the models on `device`: the generator from the init, the discriminator from
     /// the init when it carries one (meta-learned inits do), else fresh weights sized for
@@ -160,15 +179,7 @@ impl PersonalizeJob {
             |g: &Pose2Im| tch::no_grad(|| data::l1_psnr(&g.forward(&test.poses), &test.images));
         let before = score(&m.generator);
         let started = Instant::now();
-        personalize(
-            &m.generator,
-            &m.gen_vs,
-            &m.discriminator,
-            &m.disc_vs,
-            &train,
-            &self.config,
-        )
-        .map_err(|e| JobError::InvalidArgument(format!("training failed: {e}")))?;
+        m.personalize(&train, &self.config)?;
         let seconds = started.elapsed().as_secs_f64();
         let after = score(&m.generator);
 

@@ -23,6 +23,28 @@ pub struct DataArgs {
     frames_per_identity: usize,
 }
 
+/// `--init FILE` or random weights of `--preset`.
+fn init_or_random(init: &Option<PathBuf>, preset: &str) -> Init {
+    match init {
+        Some(path) => Init::Checkpoint(path.clone()),
+        None => Init::Random(preset.to_string()),
+    }
+}
+
+impl OptimArgs {
+    /// A personalization schedule of `steps` steps with these settings (the paper's
+    /// constant-then-linear learning rate).
+    fn schedule(&self, steps: usize) -> PersonalizeConfig {
+        PersonalizeConfig {
+            steps,
+            constant_steps: steps / 2,
+            batch: self.batch,
+            lr: self.lr,
+            ..PersonalizeConfig::default()
+        }
+    }
+}
+
 impl DataArgs {
     fn training_data(&self) -> Result<TrainingData, JobError> {
         Ok(TrainingData {
@@ -69,17 +91,8 @@ impl PretrainArgs {
         let job = PretrainJob {
             data: self.data.training_data()?,
             out: self.out.clone(),
-            init: match &self.init {
-                Some(path) => Init::Checkpoint(path.clone()),
-                None => Init::Random(self.preset.clone()),
-            },
-            config: PersonalizeConfig {
-                steps: self.steps,
-                constant_steps: self.steps / 2,
-                batch: self.optim.batch,
-                lr: self.optim.lr,
-                ..PersonalizeConfig::default()
-            },
+            init: init_or_random(&self.init, &self.preset),
+            config: self.optim.schedule(self.steps),
             device: self.optim.device,
         };
         let l1 = job.run(&mut cli::progress("metapix pretrain", quiet))?;
@@ -135,21 +148,14 @@ impl MetaTrainArgs {
         let job = MetaTrainJob {
             data: self.data.training_data()?,
             out: self.out.clone(),
-            init: match &self.init {
-                Some(path) => Init::Checkpoint(path.clone()),
-                None => Init::Random(self.preset.clone()),
-            },
+            init: init_or_random(&self.init, &self.preset),
             config: ReptileConfig {
                 meta_iterations: self.meta_iterations,
                 meta_batch: self.meta_batch,
                 eps: self.eps,
                 inner: PersonalizeConfig {
                     shots: self.shots,
-                    steps: self.steps,
-                    constant_steps: self.steps / 2,
-                    batch: self.optim.batch,
-                    lr: self.optim.lr,
-                    ..PersonalizeConfig::default()
+                    ..self.optim.schedule(self.steps)
                 },
             },
             device: self.optim.device,
@@ -220,11 +226,7 @@ impl EvalArgs {
             inits,
             shots: self.shots.clone(),
             steps: self.steps.clone(),
-            config: PersonalizeConfig {
-                batch: self.optim.batch,
-                lr: self.optim.lr,
-                ..PersonalizeConfig::default()
-            },
+            config: self.optim.schedule(0),
             test_frames: self.test_frames,
             device: self.optim.device,
         };
