@@ -107,19 +107,20 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
 }
 
 /// The Markdown table: one row per (K, T), per init the mean ± standard deviation over people
-/// of PSNR and SSIM, and on how many people the first init beats each other one.
+/// of PSNR and SSIM and the mean temporal-coherence gap (|generated - real| std of frame
+/// intensity), and on how many people the first init beats each other one.
 pub fn markdown(records: &[EvalRecord], inits: &[String]) -> String {
     let mut keys: Vec<(usize, usize)> = records.iter().map(|r| (r.k, r.t)).collect();
     keys.sort();
     keys.dedup();
     let mut out = String::from("| K | T |");
     for name in inits {
-        let _ = write!(out, " {name} PSNR dB | {name} SSIM |");
+        let _ = write!(out, " {name} PSNR dB | {name} SSIM | {name} TC gap |");
     }
     for name in inits.iter().skip(1) {
         let _ = write!(out, " {} wins vs {name} (PSNR, SSIM) |", inits[0]);
     }
-    let columns = 2 + 2 * inits.len() + inits.len().saturating_sub(1);
+    let columns = 2 + 3 * inits.len() + inits.len().saturating_sub(1);
     out.push_str(&format!("\n|{}\n", "---|".repeat(columns)));
     for (k, t) in keys {
         let of = |init: &str| -> Vec<&EvalRecord> {
@@ -133,7 +134,12 @@ pub fn markdown(records: &[EvalRecord], inits: &[String]) -> String {
             let rs = of(name);
             let (p, ps) = mean_std(&rs.iter().map(|r| r.quality.psnr).collect::<Vec<_>>());
             let (s, ss) = mean_std(&rs.iter().map(|r| r.quality.ssim).collect::<Vec<_>>());
-            let _ = write!(out, " {p:.2} ± {ps:.2} | {s:.4} ± {ss:.4} |");
+            let gaps: Vec<f64> = rs
+                .iter()
+                .map(|r| (r.quality.temporal_std - r.quality.temporal_std_real).abs())
+                .collect();
+            let (tc, _) = mean_std(&gaps);
+            let _ = write!(out, " {p:.2} ± {ps:.2} | {s:.4} ± {ss:.4} | {tc:.4} |");
         }
         let first = of(&inits[0]);
         for name in inits.iter().skip(1) {

@@ -1,6 +1,8 @@
 //! Image quality against ground truth, as the MetaPix benchmark reports it: MSE, PSNR and
 //! SSIM (Wang et al. 2004: 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03), on images in
-//! 0..1; inputs are generator-range tensors (N, 3, H, W) in -1..1.
+//! 0..1, and the paper's temporal coherence (the standard deviation over time of each
+//! frame's mean intensity, next to the real frames'); inputs are generator-range tensors
+//! (N, 3, H, W) in -1..1, N frames in time order.
 
 use tch::{Kind, Tensor};
 
@@ -10,6 +12,10 @@ pub struct Quality {
     pub mse: f64,
     pub psnr: f64,
     pub ssim: f64,
+    /// Temporal coherence: std over the frames of their mean intensity (0..1), generated
+    /// and real. Flicker raises the first above the second.
+    pub temporal_std: f64,
+    pub temporal_std_real: f64,
 }
 
 /// Mean MSE, PSNR (dB, the mean of per-frame PSNRs) and SSIM over the batch.
@@ -25,7 +31,18 @@ pub fn quality(fake: &Tensor, real: &Tensor) -> Quality {
         mse: per_frame_mse.mean(Kind::Float).double_value(&[]),
         psnr,
         ssim: ssim(&fake, &real),
+        temporal_std: temporal_std(&fake),
+        temporal_std_real: temporal_std(&real),
     }
+}
+
+/// Standard deviation over the batch (time) of each frame's mean intensity.
+fn temporal_std(frames: &Tensor) -> f64 {
+    let means = frames.mean_dim(&[1i64, 2, 3][..], false, Kind::Float);
+    if means.size()[0] < 2 {
+        return 0.0;
+    }
+    means.std(false).double_value(&[])
 }
 
 fn to_unit(t: &Tensor) -> Tensor {
@@ -34,8 +51,13 @@ fn to_unit(t: &Tensor) -> Tensor {
 
 /// Mean SSIM of two (N, C, H, W) batches in 0..1 (valid windows only, as scikit-image's
 /// `gaussian_weights=True` and the original MATLAB code).
+/// Images under 11 pixels a side have no window: NaN.
 pub fn ssim(a: &Tensor, b: &Tensor) -> f64 {
-    let channels = a.size()[1];
+    let size = a.size();
+    if size[2] < 11 || size[3] < 11 {
+        return f64::NAN;
+    }
+    let channels = size[1];
     let x = Tensor::arange(11, (Kind::Float, a.device())) - 5.0;
     let g = (-(&x * &x) / (2.0 * 1.5 * 1.5)).exp();
     let g = &g / g.sum(Kind::Float);
@@ -72,12 +94,24 @@ mod tests {
         let noisy = &real + Tensor::randn([2, 3, 32, 32], (Kind::Float, Device::Cpu)) * 0.2;
         let q = quality(&noisy, &real);
         assert!(q.ssim < 0.97 && q.psnr > 10.0 && q.psnr < 30.0, "{q:?}");
+        assert!((same.temporal_std - same.temporal_std_real).abs() < 1e-9);
         let worse = &real + Tensor::randn([2, 3, 32, 32], (Kind::Float, Device::Cpu)) * 0.6;
         let w = quality(&worse, &real);
         assert!(
             w.ssim < q.ssim && w.psnr < q.psnr && w.mse > q.mse,
             "{w:?} vs {q:?}"
         );
+    }
+
+    #[test]
+    fn flicker_shows_in_temporal_coherence() {
+        // A steady sequence against one whose brightness jumps from frame to frame.
+        let real = Tensor::zeros([6, 3, 16, 16], (Kind::Float, Device::Cpu));
+        let steps = Tensor::from_slice(&[0.0f32, 0.4, 0.0, 0.4, 0.0, 0.4]).view([6, 1, 1, 1]);
+        let q = quality(&(&real + steps), &real);
+        assert_eq!(q.temporal_std_real, 0.0);
+        // Means 0.5 and 0.7 in 0..1, alternating: population std 0.1.
+        assert!((q.temporal_std - 0.1).abs() < 1e-6, "{q:?}");
     }
 
     #[test]
