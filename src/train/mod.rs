@@ -28,6 +28,10 @@ pub struct PersonalizeConfig {
     pub constant_steps: usize,
     pub l1_weight: f64,
     pub feature_matching_weight: f64,
+    /// The GAN terms (LSGAN and feature matching) and the discriminator's updates; without
+    /// them a step is L1 alone (a lever against a young discriminator's noise, issue 4).
+    #[serde(default = "yes")]
+    pub adversarial: bool,
     pub seed: u64,
 }
 
@@ -42,9 +46,14 @@ impl Default for PersonalizeConfig {
             constant_steps: 10,
             l1_weight: 10.0,
             feature_matching_weight: 10.0,
+            adversarial: true,
             seed: 0,
         }
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl PersonalizeConfig {
@@ -153,6 +162,16 @@ pub fn personalize_with_progress(
         let pose = shots.poses.index_select(0, &idx);
         let real = shots.images.index_select(0, &idx);
         let fake = generator.forward(&pose);
+        if !config.adversarial {
+            let l1 = fake.l1_loss(&real, Reduction::Mean);
+            gen_opt.backward_step(&(&l1 * config.l1_weight));
+            let l1 = l1.double_value(&[]);
+            log.generator.push(l1 * config.l1_weight);
+            log.discriminator.push(0.0);
+            log.l1.push(l1);
+            on_step(step + 1);
+            continue;
+        }
 
         // Discriminator: real patches towards 1, generated ones towards 0.
         let real_feats = discriminator.features(&pose, &real);

@@ -87,3 +87,40 @@ fn personalization_improves_held_out_frames_of_the_same_person() {
         after.1
     );
 }
+
+#[test]
+fn l1_only_training_fits_the_shots_and_leaves_the_discriminator_alone() {
+    tch::manual_seed(2);
+    let person = SyntheticPerson::random(12);
+    let shots = frames(&person, &[0.0, 0.7, 1.4]);
+    let gen_vs = VarStore::new(Device::Cpu);
+    let generator = Pose2Im::new(&gen_vs.root(), Pose2ImConfig::lite(NUM_PARTS as i64));
+    let disc_vs = VarStore::new(Device::Cpu);
+    let discriminator = PatchGan::new(&disc_vs.root(), PatchGanConfig::lite(NUM_PARTS as i64 + 3));
+    let disc_before: Vec<Tensor> = disc_vs
+        .trainable_variables()
+        .iter()
+        .map(|t| t.copy())
+        .collect();
+    let config = PersonalizeConfig {
+        steps: 30,
+        batch: 3,
+        adversarial: false,
+        ..PersonalizeConfig::default()
+    };
+    let log = personalize(
+        &generator,
+        &gen_vs,
+        &discriminator,
+        &disc_vs,
+        &shots,
+        &config,
+    )
+    .unwrap();
+    let (first, last) = (log.l1[0], *log.l1.last().unwrap());
+    println!("L1-only: L1 {first:.3} -> {last:.3} on the shots");
+    assert!(last < 0.8 * first, "{first} -> {last}");
+    for (before, after) in disc_before.iter().zip(disc_vs.trainable_variables()) {
+        assert!(before.equal(&after), "the discriminator moved");
+    }
+}

@@ -80,6 +80,9 @@ enum Command {
         /// Frames per step (drawn from the K shots).
         #[arg(long, default_value_t = 8)]
         batch: usize,
+        /// Train with L1 alone (no GAN terms): better at K 5, T 20 in docs/RESULTS.md.
+        #[arg(long)]
+        l1_only: bool,
         #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
         device: DeviceChoice,
         /// The checkpoint to write.
@@ -161,6 +164,7 @@ fn main() -> ExitCode {
             preset,
             lr,
             batch,
+            l1_only,
             device,
             out,
         } => {
@@ -169,6 +173,7 @@ fn main() -> ExitCode {
                 steps: *steps,
                 lr: *lr,
                 batch: *batch,
+                adversarial: !*l1_only,
                 constant_steps: steps / 2,
                 ..PersonalizeConfig::default()
             };

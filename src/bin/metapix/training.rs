@@ -40,6 +40,7 @@ impl OptimArgs {
             constant_steps: steps / 2,
             batch: self.batch,
             lr: self.lr,
+            adversarial: !self.l1_only,
             ..PersonalizeConfig::default()
         }
     }
@@ -65,6 +66,9 @@ pub struct OptimArgs {
     lr: f64,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     device: DeviceChoice,
+    /// Train with L1 alone: no discriminator, no GAN or feature-matching terms.
+    #[arg(long)]
+    l1_only: bool,
 }
 
 /// `metapix pretrain`.
