@@ -1,7 +1,7 @@
 //! The generate stage: driving skeleton -> normalized into the target's frame -> pose map ->
 //! the personalized generator -> the target person in that pose.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use tch::nn::{Module, VarStore};
 use tch::{Device, Kind};
@@ -28,7 +28,7 @@ pub enum ModelChoice {
 impl std::fmt::Display for ModelChoice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ModelChoice::DefaultAvatar => f.write_str(crate::model::DEFAULT_AVATAR_NAME),
+            ModelChoice::DefaultAvatar => f.write_str(crate::model::DEFAULT_AVATAR.name),
             ModelChoice::File(path) => write!(f, "{}", path.display()),
         }
     }
@@ -52,11 +52,10 @@ impl Generator {
     pub fn load(choice: &ModelChoice, device: Device) -> Result<Self, CheckpointError> {
         let (mut vs, model, meta) = match choice {
             ModelChoice::File(path) => checkpoint::load(path, device)?,
-            ModelChoice::DefaultAvatar => checkpoint::load_bytes(
-                Path::new(crate::model::DEFAULT_AVATAR_NAME),
-                crate::model::DEFAULT_AVATAR,
-                device,
-            )?,
+            ModelChoice::DefaultAvatar => {
+                let loaded = crate::model::DEFAULT_AVATAR.load(device)?;
+                (loaded.gen_vs, loaded.generator, loaded.meta)
+            }
         };
         if device.is_cuda() {
             vs.set_kind(Kind::BFloat16);

@@ -3,7 +3,7 @@
 //! checkpoint, the shipped default avatar, or random weights of a preset), scored on the held-out last 15% before and
 //! after, saved with everything needed to use it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use serde_json::json;
@@ -15,7 +15,7 @@ use super::JobError;
 use crate::model::checkpoint::{self, CheckpointMeta};
 use crate::model::device::{self, DeviceChoice};
 use crate::model::discriminator::{PatchGan, PatchGanConfig};
-use crate::model::{Pose2Im, Pose2ImConfig};
+use crate::model::{Builtin, Pose2Im, Pose2ImConfig, DEFAULT_AVATAR, METAPIX_INIT};
 use crate::render::NUM_PARTS;
 use crate::train::{data, personalize, PersonalizeConfig};
 
@@ -25,10 +25,8 @@ const MAX_TEST_FRAMES: usize = 16;
 /// Where personalization starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Init {
-    /// The shipped meta-learned initialization ([`crate::model::METAPIX_INIT`]).
-    MetapixInit,
-    /// The shipped default avatar (one synthetic person).
-    DefaultAvatar,
+    /// A checkpoint shipped in the binaries: the meta-learned init or the default avatar.
+    Builtin(Builtin),
     /// A checkpoint file.
     Checkpoint(PathBuf),
     /// Random weights of a preset (`lite` or `paper`).
@@ -36,12 +34,12 @@ pub enum Init {
 }
 
 impl Init {
-    /// From the command line: `--init FILE|random|avatar` and `--preset` (which means random
-    /// weights); neither gives the meta-learned init.
+    /// From the command line: `--init FILE|metapix|avatar|random` and `--preset` (which
+    /// means random weights); neither gives the meta-learned init.
     pub fn from_args(init: Option<&str>, preset: Option<&str>) -> Result<Self, JobError> {
         match (init, preset) {
-            (None, None) => Ok(Init::MetapixInit),
-            (Some("avatar"), None) => Ok(Init::DefaultAvatar),
+            (None | Some("metapix"), None) => Ok(Init::Builtin(METAPIX_INIT)),
+            (Some("avatar"), None) => Ok(Init::Builtin(DEFAULT_AVATAR)),
             (None | Some("random"), preset) => Ok(Init::Random(preset.unwrap_or("lite").into())),
             (Some(path), None) => Ok(Init::Checkpoint(path.into())),
             (Some(_), Some(_)) => Err(JobError::InvalidArgument(
@@ -107,23 +105,18 @@ impl Init {
         let channels = NUM_PARTS as i64;
         let (gen_vs, generator, init_name, stored) = match self {
             Init::Checkpoint(path) => {
-                let (vs, model, _) = checkpoint::load(path, device)?;
-                let disc = checkpoint::load_discriminator(path, device)?;
-                (vs, model, path.display().to_string(), disc)
+                let l = checkpoint::load_all(path, device)?;
+                let name = path.display().to_string();
+                (l.gen_vs, l.generator, name, l.discriminator)
             }
-            Init::MetapixInit | Init::DefaultAvatar => {
-                let (name, bytes) = match self {
-                    Init::MetapixInit => {
-                        (crate::model::METAPIX_INIT_NAME, crate::model::METAPIX_INIT)
-                    }
-                    _ => (
-                        crate::model::DEFAULT_AVATAR_NAME,
-                        crate::model::DEFAULT_AVATAR,
-                    ),
-                };
-                let (vs, model, _) = checkpoint::load_bytes(Path::new(name), bytes, device)?;
-                let disc = checkpoint::load_discriminator_bytes(Path::new(name), bytes, device)?;
-                (vs, model, name.to_string(), disc)
+            Init::Builtin(builtin) => {
+                let l = builtin.load(device)?;
+                (
+                    l.gen_vs,
+                    l.generator,
+                    builtin.name.to_string(),
+                    l.discriminator,
+                )
             }
             Init::Random(preset) => {
                 let config = Pose2ImConfig::preset(preset, channels).ok_or_else(|| {

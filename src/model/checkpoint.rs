@@ -211,6 +211,39 @@ pub fn load_bytes(
     Ok((vs, model, meta))
 }
 
+/// A checkpoint's generator and, when it carries one, its discriminator.
+pub struct Loaded {
+    pub gen_vs: nn::VarStore,
+    pub generator: Pose2Im,
+    pub meta: CheckpointMeta,
+    pub discriminator: Option<(nn::VarStore, PatchGan)>,
+}
+
+/// Loads everything in a checkpoint file, reading it once.
+pub fn load_all(path: &Path, device: Device) -> Result<Loaded, CheckpointError> {
+    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load_all_bytes(path, &bytes, device)
+}
+
+/// [`load_all`] for a checkpoint in memory; `path` only names it in errors.
+pub fn load_all_bytes(
+    path: &Path,
+    bytes: &[u8],
+    device: Device,
+) -> Result<Loaded, CheckpointError> {
+    let (gen_vs, generator, meta) = load_bytes(path, bytes, device)?;
+    let discriminator = load_discriminator_bytes(path, bytes, device)?;
+    Ok(Loaded {
+        gen_vs,
+        generator,
+        meta,
+        discriminator,
+    })
+}
+
 /// The discriminator stored in a checkpoint, if it has one.
 pub fn load_discriminator(
     path: &Path,

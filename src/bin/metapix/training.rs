@@ -216,12 +216,7 @@ impl EvalArgs {
                 let (name, what) = spec.split_once('=').ok_or_else(|| {
                     JobError::InvalidArgument(format!("--init {spec}: use NAME=FILE"))
                 })?;
-                let init = match what {
-                    "random" => Init::Random("lite".into()),
-                    "avatar" => Init::DefaultAvatar,
-                    "metapix" => Init::MetapixInit,
-                    path => Init::Checkpoint(path.into()),
-                };
+                let init = Init::from_args(Some(what), None)?;
                 Ok((name.to_string(), init))
             })
             .collect::<Result<Vec<_>, JobError>>()?;
