@@ -19,6 +19,7 @@ pub mod pose;
 pub mod posefile;
 pub mod progress;
 pub mod render;
+pub(crate) mod rng;
 pub mod skeleton;
 pub mod stats;
 pub mod stream;

@@ -21,8 +21,9 @@ use crate::model::device::{self, DeviceChoice};
 use crate::model::discriminator::PatchGan;
 use crate::model::Pose2Im;
 use crate::progress::Progress;
+use crate::rng::SplitMix64;
 use crate::train::reptile::{reptile_step, Pair, ReptileConfig};
-use crate::train::{next_index, personalize_with_progress, PersonalizeConfig, Shots};
+use crate::train::{personalize_with_progress, PersonalizeConfig, Shots};
 
 /// What both trainings read.
 #[derive(Debug, Clone)]
@@ -204,7 +205,7 @@ impl MetaTrainJob {
             })
         };
         progress.set_total(Some(c.meta_iterations as u64));
-        let mut rng = self.seed.wrapping_add(start as u64);
+        let mut rng = SplitMix64::new(self.seed.wrapping_add(start as u64));
         let mut done = start;
         let started = Instant::now();
         for iteration in start..c.meta_iterations {
@@ -213,9 +214,9 @@ impl MetaTrainJob {
             }
             let tasks: Vec<Shots> = (0..c.meta_batch)
                 .map(|_| {
-                    let pool = &pools[next_index(&mut rng, pools.len()) as usize];
+                    let pool = &pools[rng.below(pools.len())];
                     let k: Vec<i64> = (0..c.inner.shots)
-                        .map(|_| next_index(&mut rng, pool.len()))
+                        .map(|_| rng.below(pool.len()) as i64)
                         .collect();
                     pool.select(&Tensor::from_slice(&k).to_device(device))
                 })

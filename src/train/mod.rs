@@ -15,6 +15,7 @@ use tch::{Kind, Reduction, Tensor};
 
 use crate::model::discriminator::PatchGan;
 use crate::model::Pose2Im;
+use crate::rng::SplitMix64;
 
 /// The personalization budget and optimizer (defaults: the MetaPix paper's).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -106,15 +107,6 @@ pub struct TrainLog {
     pub l1: Vec<f64>,
 }
 
-/// A deterministic index stream (splitmix64), so runs repeat exactly: the next index below `n`.
-pub(crate) fn next_index(state: &mut u64, n: usize) -> i64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    ((z ^ (z >> 31)) % n as u64) as i64
-}
-
 fn lsgan(scores: &Tensor, target: f64) -> Tensor {
     (scores - target).square().mean(Kind::Float)
 }
@@ -150,14 +142,14 @@ pub fn personalize_with_progress(
     let mut gen_opt = adam.build(gen_vs, config.lr)?;
     let mut disc_opt = adam.build(disc_vs, config.lr)?;
     let k = shots.poses.size()[0] as usize;
-    let mut rng = config.seed;
+    let mut rng = SplitMix64::new(config.seed);
     let mut log = TrainLog::default();
     let device = gen_vs.device();
     for step in 0..config.steps {
         let lr = config.lr_at(step);
         gen_opt.set_lr(lr);
         disc_opt.set_lr(lr);
-        let idx: Vec<i64> = (0..config.batch).map(|_| next_index(&mut rng, k)).collect();
+        let idx: Vec<i64> = (0..config.batch).map(|_| rng.below(k) as i64).collect();
         let idx = Tensor::from_slice(&idx).to_device(device);
         let pose = shots.poses.index_select(0, &idx);
         let real = shots.images.index_select(0, &idx);
