@@ -39,4 +39,4 @@ pub const METAPIX_INIT: Builtin = Builtin {
 };
 
 pub use device::DeviceChoice;
-pub use pose2im::{Pose2Im, Pose2ImConfig};
+pub use pose2im::{split_groups, Pose2Im, Pose2ImConfig};

@@ -96,13 +96,16 @@ pub(super) fn instance_norm(x: &Tensor) -> Tensor {
     )
 }
 
-fn conv(p: nn::Path, cin: i64, cout: i64, k: i64, stride: i64, padding: i64) -> nn::Conv2D {
+/// Channel counts are per model; with `groups` > 1 the layer holds that many independent
+/// models side by side (weights stacked along the output dimension).
+fn conv(p: nn::Path, cin: i64, cout: i64, k: i64, stride: i64, groups: i64) -> nn::Conv2D {
     let cfg = nn::ConvConfig {
         stride,
-        padding,
+        padding: if stride > 1 { 1 } else { 0 },
+        groups,
         ..Default::default()
     };
-    nn::conv2d(p, cin, cout, k, cfg)
+    nn::conv2d(p, cin * groups, cout * groups, k, cfg)
 }
 
 /// Reflection padding of `pad` pixels on each side (none for 1x1 edge convolutions).
@@ -122,10 +125,10 @@ struct ResBlock {
 }
 
 impl ResBlock {
-    fn new(p: nn::Path, channels: i64) -> Self {
+    fn new(p: nn::Path, channels: i64, groups: i64) -> Self {
         Self {
-            conv1: conv(&p / "conv1", channels, channels, 3, 1, 0),
-            conv2: conv(&p / "conv2", channels, channels, 3, 1, 0),
+            conv1: conv(&p / "conv1", channels, channels, 3, 1, groups),
+            conv2: conv(&p / "conv2", channels, channels, 3, 1, groups),
         }
     }
 
@@ -137,9 +140,16 @@ impl ResBlock {
 }
 
 /// The generator: pose map (N, C, H, W) in 0..1 -> image (N, 3, H, W) in -1..1.
+///
+/// [`Pose2Im::grouped`] builds G independent generators as one: every convolution is
+/// grouped, inputs and outputs are the G models' channels side by side (N, G*C, H, W), and
+/// instance norm, reflection padding and pixel (un)shuffling keep each model's channels
+/// apart. Reptile personalizes a meta-batch of G people with it in one pass per step.
 #[derive(Debug)]
 pub struct Pose2Im {
     pub config: Pose2ImConfig,
+    /// Independent models held side by side (1: an ordinary generator).
+    pub groups: i64,
     stem: nn::Conv2D,
     down: Vec<nn::Conv2D>,
     blocks: Vec<ResBlock>,
@@ -149,19 +159,25 @@ pub struct Pose2Im {
 
 impl Pose2Im {
     pub fn new(p: &nn::Path, config: Pose2ImConfig) -> Self {
+        Self::grouped(p, config, 1)
+    }
+
+    /// `groups` independent generators of shape `config` in one module. Each variable is
+    /// the G models' variables stacked along dimension 0, under the ordinary names.
+    pub fn grouped(p: &nn::Path, config: Pose2ImConfig, groups: i64) -> Self {
         let ngf = config.ngf;
         let k = config.edge_kernel;
         let fold = config.space_to_depth * config.space_to_depth;
-        let stem = conv(p / "stem", config.in_channels * fold, ngf, k, 1, 0);
+        let stem = conv(p / "stem", config.in_channels * fold, ngf, k, 1, groups);
         let down = (0..config.downsamplings)
             .map(|i| {
                 let c = ngf << i;
-                conv(p / "down" / i, c, 2 * c, 3, 2, 1)
+                conv(p / "down" / i, c, 2 * c, 3, 2, groups)
             })
             .collect();
         let deep = ngf << config.downsamplings;
         let blocks = (0..config.blocks)
-            .map(|i| ResBlock::new(p / "blocks" / i, deep))
+            .map(|i| ResBlock::new(p / "blocks" / i, deep, groups))
             .collect();
         let up = (0..config.downsamplings)
             .map(|i| {
@@ -170,14 +186,17 @@ impl Pose2Im {
                     stride: 2,
                     padding: 1,
                     output_padding: 1,
+                    groups,
                     ..Default::default()
                 };
-                nn::conv_transpose2d(p / "up" / i, c, c / 2, 3, cfg)
+                // Transposed weights are (in, out / groups, k, k): also stacked on dim 0.
+                nn::conv_transpose2d(p / "up" / i, c * groups, c / 2 * groups, 3, cfg)
             })
             .collect();
-        let head = conv(p / "head", ngf, config.out_channels * fold, k, 1, 0);
+        let head = conv(p / "head", ngf, config.out_channels * fold, k, 1, groups);
         Self {
             config,
+            groups,
             stem,
             down,
             blocks,
@@ -185,6 +204,14 @@ impl Pose2Im {
             head,
         }
     }
+}
+
+/// A grouped model's variable `t` seen as (groups, ordinary shape...): entry g is model g's.
+pub fn split_groups(t: &Tensor, groups: i64) -> Tensor {
+    let mut shape = t.size();
+    shape[0] /= groups;
+    shape.insert(0, groups);
+    t.view(shape.as_slice())
 }
 
 impl Module for Pose2Im {

@@ -34,6 +34,47 @@ fn output_is_an_image_of_the_input_size() {
 }
 
 #[test]
+fn a_grouped_generator_is_its_models_side_by_side() {
+    // Reptile's meta-batch runs G people through one grouped generator: each group must
+    // compute exactly what its model alone computes, for the folded lite shape and the
+    // unfolded one with 7x7 edges and reflection padding.
+    let mut small = Pose2ImConfig::paper(CHANNELS);
+    (small.ngf, small.downsamplings, small.blocks) = (4, 2, 1);
+    for config in [Pose2ImConfig::lite(CHANNELS), small] {
+        let models: Vec<(VarStore, Pose2Im)> = (0..3)
+            .map(|seed| {
+                tch::manual_seed(seed);
+                let vs = VarStore::new(Device::Cpu);
+                let model = Pose2Im::new(&vs.root(), config);
+                (vs, model)
+            })
+            .collect();
+        let grouped_vs = VarStore::new(Device::Cpu);
+        let grouped = Pose2Im::grouped(&grouped_vs.root(), config, 3);
+        tch::no_grad(|| {
+            for (name, t) in grouped_vs.variables() {
+                let parts: Vec<Tensor> = models
+                    .iter()
+                    .map(|(vs, _)| vs.variables()[&name].copy())
+                    .collect();
+                super::split_groups(&t, 3).copy_(&Tensor::stack(&parts, 0));
+            }
+        });
+        let inputs: Vec<Tensor> = (0..3)
+            .map(|_| Tensor::rand([2, CHANNELS, 32, 32], (Kind::Float, Device::Cpu)))
+            .collect();
+        let together = tch::no_grad(|| grouped.forward(&Tensor::cat(&inputs, 1)));
+        assert_eq!(together.size(), [2, 9, 32, 32]);
+        for (g, ((_, model), x)) in models.iter().zip(&inputs).enumerate() {
+            let alone = tch::no_grad(|| model.forward(x));
+            let part = together.narrow(1, 3 * g as i64, 3);
+            let gap = (&part - &alone).abs().max().double_value(&[]);
+            assert!(gap < 1e-5, "group {g} differs from its model by {gap}");
+        }
+    }
+}
+
+#[test]
 fn paper_preset_has_pix2pixhds_size() {
     // pix2pixHD's global generator with ngf 64, 4 downsamplings and 9 blocks has about
     // 182 M parameters (docs/environment.md measured the PyTorch one).
