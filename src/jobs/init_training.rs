@@ -22,7 +22,7 @@ use crate::model::discriminator::PatchGan;
 use crate::model::Pose2Im;
 use crate::progress::Progress;
 use crate::rng::SplitMix64;
-use crate::train::reptile::{reptile_step, Pair, ReptileConfig};
+use crate::train::reptile::{reptile_step, reptile_step_grouped, GroupedFast, Pair, ReptileConfig};
 use crate::train::{personalize_with_progress, PersonalizeConfig, Shots};
 
 /// What both trainings read.
@@ -137,6 +137,12 @@ impl PretrainJob {
     }
 }
 
+/// Where the tasks of one outer step are personalized.
+enum Fast {
+    OneByOne(Pair),
+    Grouped(GroupedFast),
+}
+
 /// `metapix meta-train`: Reptile across people.
 #[derive(Debug, Clone)]
 pub struct MetaTrainJob {
@@ -180,13 +186,22 @@ impl MetaTrainJob {
             (self.init.clone(), 0)
         };
         let mut meta = pair(init.build(device)?);
-        let fast_gen_vs = VarStore::new(device);
-        let fast_disc_vs = VarStore::new(device);
-        let mut fast = Pair {
-            generator: Pose2Im::new(&fast_gen_vs.root(), meta.generator.config),
-            discriminator: PatchGan::new(&fast_disc_vs.root(), meta.discriminator.config),
-            gen_vs: fast_gen_vs,
-            disc_vs: fast_disc_vs,
+        // L1-only tasks run side by side in one grouped generator; GAN tasks one by one.
+        let mut fast = if c.inner.adversarial {
+            let fast_gen_vs = VarStore::new(device);
+            let fast_disc_vs = VarStore::new(device);
+            Fast::OneByOne(Pair {
+                generator: Pose2Im::new(&fast_gen_vs.root(), meta.generator.config),
+                discriminator: PatchGan::new(&fast_disc_vs.root(), meta.discriminator.config),
+                gen_vs: fast_gen_vs,
+                disc_vs: fast_disc_vs,
+            })
+        } else {
+            Fast::Grouped(GroupedFast::new(
+                meta.generator.config,
+                c.meta_batch,
+                device,
+            ))
         };
         let (pools, size) = self.data.load(device)?;
         let mut log = std::fs::OpenOptions::new()
@@ -222,14 +237,13 @@ impl MetaTrainJob {
                 })
                 .collect();
             let eps = c.eps_at(iteration);
-            let l1 = reptile_step(
-                &mut meta,
-                &mut fast,
-                &tasks,
-                &c.inner,
-                eps,
-                iteration as u64,
-            )
+            let seed = iteration as u64;
+            let l1 = match &mut fast {
+                Fast::OneByOne(fast) => reptile_step(&mut meta, fast, &tasks, &c.inner, eps, seed),
+                Fast::Grouped(fast) => {
+                    reptile_step_grouped(&mut meta, fast, &tasks, &c.inner, eps, seed)
+                }
+            }
             .map_err(|e| JobError::InvalidArgument(format!("training failed: {e}")))?;
             let mean = l1.iter().sum::<f64>() / l1.len() as f64;
             let line = json!({"iteration": iteration + 1, "eps": eps, "inner_l1": mean,

@@ -7,12 +7,13 @@
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use tch::nn::VarStore;
-use tch::Tensor;
+use tch::nn::{self, Module, OptimizerConfig, VarStore};
+use tch::{Device, Kind, Reduction, Tensor};
 
 use super::{personalize, PersonalizeConfig, Shots};
 use crate::model::discriminator::PatchGan;
-use crate::model::Pose2Im;
+use crate::model::{split_groups, Pose2Im, Pose2ImConfig};
+use crate::rng::SplitMix64;
 
 /// The outer loop's settings; `inner` is the personalization each task runs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -60,7 +61,7 @@ pub fn reptile_step(
         fast.gen_vs.copy(&meta.gen_vs)?;
         fast.disc_vs.copy(&meta.disc_vs)?;
         let config = PersonalizeConfig {
-            seed: seed.wrapping_mul(7919).wrapping_add(i as u64),
+            seed: task_seed(seed, i),
             ..*inner
         };
         let log = personalize(
@@ -78,6 +79,104 @@ pub fn reptile_step(
     let scale = eps / tasks.len().max(1) as f64;
     move_towards(&meta.gen_vs, &sum_g, tasks.len(), scale);
     move_towards(&meta.disc_vs, &sum_d, tasks.len(), scale);
+    Ok(last_l1)
+}
+
+/// The inner loops' seed for task `i` of the outer step seeded `seed`.
+fn task_seed(seed: u64, i: usize) -> u64 {
+    seed.wrapping_mul(7919).wrapping_add(i as u64)
+}
+
+/// A meta-batch's worth of scratch generators as one grouped model
+/// ([`Pose2Im::grouped`]): G people personalize in one forward and backward pass per step
+/// instead of G passes one after another.
+pub struct GroupedFast {
+    pub vs: VarStore,
+    pub generator: Pose2Im,
+}
+
+impl GroupedFast {
+    pub fn new(config: Pose2ImConfig, groups: usize, device: Device) -> Self {
+        let vs = VarStore::new(device);
+        let generator = Pose2Im::grouped(&vs.root(), config, groups as i64);
+        Self { vs, generator }
+    }
+}
+
+/// [`reptile_step`] for L1-only inner loops (`inner.adversarial` off), with the tasks'
+/// personalizations run side by side in `fast` (one group per task). Each group sees the
+/// frames, learning rates and Adam updates its task would see alone, so the result is
+/// [`reptile_step`]'s up to float rounding. The discriminator is untouched, as L1-only
+/// personalization leaves it.
+pub fn reptile_step_grouped(
+    meta: &mut Pair,
+    fast: &GroupedFast,
+    tasks: &[Shots],
+    inner: &PersonalizeConfig,
+    eps: f64,
+    seed: u64,
+) -> Result<Vec<f64>, tch::TchError> {
+    let groups = fast.generator.groups;
+    if inner.adversarial || tasks.len() as i64 != groups {
+        return Err(tch::TchError::Shape(format!(
+            "a grouped Reptile step takes {groups} L1-only tasks, got {} (adversarial: {})",
+            tasks.len(),
+            inner.adversarial
+        )));
+    }
+    let meta_vars = meta.gen_vs.variables();
+    tch::no_grad(|| {
+        for (name, t) in fast.vs.variables() {
+            let m = &meta_vars[&name];
+            split_groups(&t, groups).copy_(&m.unsqueeze(0).expand_as(&split_groups(&t, groups)));
+        }
+    });
+    let adam = nn::Adam::default().beta1(inner.beta1);
+    let mut opt = adam.build(&fast.vs, inner.lr)?;
+    let mut rngs: Vec<SplitMix64> = (0..tasks.len())
+        .map(|i| SplitMix64::new(task_seed(seed, i)))
+        .collect();
+    let device = fast.vs.device();
+    let mut last_l1 = vec![f64::NAN; tasks.len()];
+    for step in 0..inner.steps {
+        opt.set_lr(inner.lr_at(step));
+        let (poses, reals): (Vec<Tensor>, Vec<Tensor>) = tasks
+            .iter()
+            .zip(&mut rngs)
+            .map(|(task, rng)| {
+                let idx: Vec<i64> = (0..inner.batch)
+                    .map(|_| rng.below(task.len()) as i64)
+                    .collect();
+                let idx = Tensor::from_slice(&idx).to_device(device);
+                (
+                    task.poses.index_select(0, &idx),
+                    task.images.index_select(0, &idx),
+                )
+            })
+            .unzip();
+        let real = Tensor::cat(&reals, 1);
+        let fake = fast.generator.forward(&Tensor::cat(&poses, 1));
+        // The mean over all groups times G is the sum of each group's own mean L1, so
+        // each group's gradient is its task's alone.
+        let l1 = fake.l1_loss(&real, Reduction::Mean);
+        if step + 1 == inner.steps {
+            let per_task = tch::no_grad(|| {
+                (&fake - &real)
+                    .abs()
+                    .view([inner.batch as i64, groups, -1])
+                    .mean_dim([0, 2].as_slice(), false, Kind::Float)
+            });
+            last_l1 = Vec::<f64>::try_from(per_task.to_kind(Kind::Double))?;
+        }
+        opt.backward_step(&(l1 * (inner.l1_weight * groups as f64)));
+    }
+    tch::no_grad(|| {
+        for (name, t) in fast.vs.variables() {
+            let mut m = meta_vars[&name].shallow_clone();
+            let mean = split_groups(&t, groups).mean_dim(0, false, Kind::Float);
+            let _ = m.f_add_(&((mean - &m) * eps));
+        }
+    });
     Ok(last_l1)
 }
 
@@ -138,6 +237,63 @@ mod tests {
             &v.iter().map(|(_, t)| t.flatten(0, -1)).collect::<Vec<_>>(),
             0,
         )
+    }
+
+    #[test]
+    fn a_grouped_step_matches_tasks_run_one_after_another() {
+        let tasks: Vec<Shots> = (0..3)
+            .map(|_| Shots {
+                poses: Tensor::rand([4, 4, 32, 32], (Kind::Float, Device::Cpu)),
+                images: Tensor::rand([4, 3, 32, 32], (Kind::Float, Device::Cpu)) * 2.0 - 1.0,
+            })
+            .collect();
+        let inner = PersonalizeConfig {
+            steps: 4,
+            batch: 2,
+            constant_steps: 2,
+            adversarial: false,
+            ..PersonalizeConfig::default()
+        };
+        let (mut one_by_one, mut fast) = (pair(1), pair(2));
+        // Copies, not a second pair(1): tests on other threads reseed the global generator.
+        let mut together = pair(3);
+        together.gen_vs.copy(&one_by_one.gen_vs).unwrap();
+        together.disc_vs.copy(&one_by_one.disc_vs).unwrap();
+        let disc_before = flat(&together.disc_vs);
+        let grouped = GroupedFast::new(together.generator.config, 3, Device::Cpu);
+        let before = flat(&one_by_one.gen_vs);
+        let l1_seq = reptile_step(&mut one_by_one, &mut fast, &tasks, &inner, 0.7, 5).unwrap();
+        let l1_grp = reptile_step_grouped(&mut together, &grouped, &tasks, &inner, 0.7, 5).unwrap();
+        let moved = (flat(&one_by_one.gen_vs) - &before)
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(moved > 1e-5, "the step did not move the meta-weights");
+        let grouped_vars = together.gen_vs.variables();
+        for (name, t) in one_by_one.gen_vs.variables() {
+            // Biases of convolutions followed by instance norm get float noise for gradients,
+            // which Adam's normalization turns into full-size steps of either sign; they
+            // cannot change any output. Every other variable must agree.
+            if name.ends_with(".bias") && name != "head.bias" {
+                continue;
+            }
+            let gap = (&t - &grouped_vars[&name]).abs().max().double_value(&[]);
+            assert!(
+                gap < 1e-3 * moved,
+                "{name}: grouped and sequential differ by {gap}"
+            );
+        }
+        for (s, g) in l1_seq.iter().zip(&l1_grp) {
+            assert!((s - g).abs() < 1e-4, "last L1 {s} vs {g}");
+        }
+        // The discriminator is left as it was, as L1-only personalization leaves it.
+        assert!(flat(&together.disc_vs).allclose(&disc_before, 0.0, 0.0, false));
+        // The GAN inner loop needs a grouped discriminator: refused, not silently changed.
+        let gan = PersonalizeConfig {
+            adversarial: true,
+            ..inner
+        };
+        assert!(reptile_step_grouped(&mut together, &grouped, &tasks, &gan, 0.7, 5).is_err());
     }
 
     #[test]
