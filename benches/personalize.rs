@@ -19,7 +19,11 @@ fn time_one(preset: &str, size: i64, device: Device, bf16: bool) -> Vec<f64> {
         "paper" => (Pose2ImConfig::paper(c), PatchGanConfig::paper(c + 3)),
         _ => (Pose2ImConfig::lite(c), PatchGanConfig::lite(c + 3)),
     };
-    let config = PersonalizeConfig::default();
+    // The paper's losses: the figures in docs/BENCHMARKS.md time the GAN step.
+    let config = PersonalizeConfig {
+        adversarial: true,
+        ..PersonalizeConfig::default()
+    };
     let shots = Shots {
         poses: Tensor::rand([config.shots as i64, c, size, size], (Kind::Float, device)),
         images: Tensor::rand([config.shots as i64, 3, size, size], (Kind::Float, device)) * 2.0

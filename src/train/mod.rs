@@ -17,7 +17,8 @@ use crate::model::discriminator::PatchGan;
 use crate::model::Pose2Im;
 use crate::rng::SplitMix64;
 
-/// The personalization budget and optimizer (defaults: the MetaPix paper's).
+/// The personalization budget and optimizer (defaults: the MetaPix paper's budget and
+/// optimizer, with L1 alone: its GAN terms lost at K 5, T 20 in docs/RESULTS.md).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PersonalizeConfig {
     pub shots: usize,
@@ -29,8 +30,8 @@ pub struct PersonalizeConfig {
     pub constant_steps: usize,
     pub l1_weight: f64,
     pub feature_matching_weight: f64,
-    /// The GAN terms (LSGAN and feature matching) and the discriminator's updates; without
-    /// them a step is L1 alone (a lever against a young discriminator's noise, issue 4).
+    /// The paper's GAN terms (LSGAN and feature matching) and the discriminator's updates;
+    /// without them a step is L1 alone. (Records written before this field trained with them.)
     #[serde(default = "yes")]
     pub adversarial: bool,
     pub seed: u64,
@@ -47,7 +48,7 @@ impl Default for PersonalizeConfig {
             constant_steps: 10,
             l1_weight: 10.0,
             feature_matching_weight: 10.0,
-            adversarial: true,
+            adversarial: false,
             seed: 0,
         }
     }

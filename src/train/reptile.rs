@@ -320,6 +320,7 @@ mod tests {
             steps: 2,
             batch: 2,
             constant_steps: 1,
+            adversarial: true,
             ..PersonalizeConfig::default()
         };
         let before = flat(&meta.gen_vs);

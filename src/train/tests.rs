@@ -55,6 +55,7 @@ fn personalization_improves_held_out_frames_of_the_same_person() {
         steps: 60,
         constant_steps: 30,
         lr: 2e-3,
+        adversarial: true,
         ..PersonalizeConfig::default()
     };
     let log = personalize(&generator, &gen_vs, &disc, &disc_vs, &shots, &config).unwrap();

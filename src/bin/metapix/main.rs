@@ -80,9 +80,10 @@ enum Command {
         /// Frames per step (drawn from the K shots).
         #[arg(long, default_value_t = 8)]
         batch: usize,
-        /// Train with L1 alone (no GAN terms): better at K 5, T 20 in docs/RESULTS.md.
+        /// Add the paper's GAN and feature-matching terms to L1 (worse at K 5, T 20 in
+        /// docs/RESULTS.md).
         #[arg(long)]
-        l1_only: bool,
+        gan: bool,
         #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
         device: DeviceChoice,
         /// The checkpoint to write.
@@ -164,7 +165,7 @@ fn main() -> ExitCode {
             preset,
             lr,
             batch,
-            l1_only,
+            gan,
             device,
             out,
         } => {
@@ -173,7 +174,7 @@ fn main() -> ExitCode {
                 steps: *steps,
                 lr: *lr,
                 batch: *batch,
-                adversarial: !*l1_only,
+                adversarial: *gan,
                 constant_steps: steps / 2,
                 ..PersonalizeConfig::default()
             };
