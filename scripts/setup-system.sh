@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages metapix needs: GStreamer 1.22 (build headers, plugins for decode/encode/RTSP,
-# gst-discoverer) and ffmpeg's ffprobe (tests count output frames with it).
+# gst-discoverer), ffmpeg's ffprobe (tests count output frames with it) and the font eval's plots
+# are labelled with.
 # Idempotent: exits at once when every package is installed already.
 set -euo pipefail
 PKGS=(pkg-config libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev
       gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-base-apps
       gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
-      gstreamer1.0-libav ffmpeg python3-venv unzip)
+      gstreamer1.0-libav ffmpeg python3-venv unzip fonts-dejavu-core)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -34,6 +34,8 @@ pub enum JobError {
     },
     #[error("cannot read image {path}: {reason}")]
     Image { path: PathBuf, reason: String },
+    #[error("cannot draw {path}: {reason}")]
+    Plot { path: PathBuf, reason: String },
     #[error("{0}")]
     InvalidArgument(String),
 }

@@ -7,7 +7,7 @@
 use tch::{Kind, Tensor};
 
 /// Per-frame figures of a batch of generated frames against the real ones.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Quality {
     pub mse: f64,
     pub psnr: f64,

@@ -34,6 +34,9 @@ enum Command {
     /// The retargeting benchmark: personalize each init on held-out people, score the
     /// held-out frames (JSON and a Markdown table).
     Eval(training::EvalArgs),
+    /// The Markdown table and PNG plots (quality against T and against K) of `metapix eval`
+    /// results, from its JSON.
+    Report(training::ReportArgs),
     /// Skeletons per frame of a video (or one image) as JSON lines.
     Pose {
         /// A video file, or a .png/.jpg image.
@@ -126,6 +129,7 @@ fn main() -> ExitCode {
         Command::Pretrain(a) => a.run(args.quiet),
         Command::MetaTrain(a) => a.run(args.quiet),
         Command::Eval(a) => a.run(args.quiet),
+        Command::Report(a) => a.run(),
         Command::Pose { input, out, pose } => {
             let job = PoseJob::new(input, out, pose.config()?)?;
             let stop = cli::stop_on_signal()?;

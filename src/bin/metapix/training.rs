@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use metapix::cli;
 use metapix::jobs::dataset;
-use metapix::jobs::eval::{self, EvalJob};
+use metapix::jobs::eval::{self, plot, EvalJob};
 use metapix::jobs::init_training::{MetaTrainJob, PretrainJob, TrainingData};
 use metapix::jobs::personalize::Init;
 use metapix::jobs::JobError;
@@ -242,6 +242,57 @@ impl EvalArgs {
         metapix::fsutil::write_atomic(&table_path, table.as_bytes())?;
         println!("{table}");
         eprintln!("wrote {} and {}", self.out.display(), table_path.display());
+        // The figures are safe on disk: a missing font costs the plots, not the run.
+        match plot::write_plots(&records, &names, &self.out.with_extension("")) {
+            Ok(paths) => paths
+                .iter()
+                .for_each(|p| eprintln!("wrote {}", p.display())),
+            Err(e) => eprintln!("metapix: warning: no plots: {e}"),
+        }
+        Ok(())
+    }
+}
+
+/// `metapix report`.
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// A JSON file `metapix eval --out` wrote.
+    results: PathBuf,
+    /// Write STEM.md, STEM-t.png and STEM-k.png (default: the results file without its
+    /// extension).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+impl ReportArgs {
+    pub fn run(&self) -> anyhow::Result<()> {
+        let bytes = std::fs::read(&self.results).map_err(|e| {
+            JobError::InvalidArgument(format!("cannot read {}: {e}", self.results.display()))
+        })?;
+        let records: Vec<eval::EvalRecord> = serde_json::from_slice(&bytes).map_err(|e| {
+            JobError::InvalidArgument(format!(
+                "{} is not metapix eval output: {e}",
+                self.results.display()
+            ))
+        })?;
+        let mut names: Vec<String> = Vec::new();
+        for r in &records {
+            if !names.contains(&r.init) {
+                names.push(r.init.clone());
+            }
+        }
+        let stem = self
+            .out
+            .clone()
+            .unwrap_or_else(|| self.results.with_extension(""));
+        let table = eval::markdown(&records, &names);
+        let table_path = stem.with_extension("md");
+        metapix::fsutil::write_atomic(&table_path, table.as_bytes())?;
+        println!("{table}");
+        eprintln!("wrote {}", table_path.display());
+        for path in plot::write_plots(&records, &names, &stem)? {
+            eprintln!("wrote {}", path.display());
+        }
         Ok(())
     }
 }

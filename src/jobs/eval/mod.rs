@@ -2,12 +2,14 @@
 //! each initialization, each K and each T: personalize on the protocol's K frames for T
 //! steps (the paper's schedule), generate the held-out last 15% from their skeletons, and
 //! score them against the real frames (MSE, PSNR, SSIM). Writes every figure as JSON and a
-//! Markdown table of means, spreads and wins over people.
+//! Markdown table of means, spreads and wins over people, and PNG plots ([`plot`]).
+
+pub mod plot;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tch::nn::Module;
 use tch::{Device, Tensor};
 
@@ -35,7 +37,7 @@ pub struct EvalJob {
 }
 
 /// One personalization's figures.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EvalRecord {
     pub target: String,
     pub init: String,
@@ -132,6 +134,10 @@ pub fn markdown(records: &[EvalRecord], inits: &[String]) -> String {
         let _ = write!(out, "| {k} | {t} |");
         for name in inits {
             let rs = of(name);
+            if rs.is_empty() {
+                out.push_str(" – | – | – |"); // merged results need not share every cell
+                continue;
+            }
             let (p, ps) = mean_std(&rs.iter().map(|r| r.quality.psnr).collect::<Vec<_>>());
             let (s, ss) = mean_std(&rs.iter().map(|r| r.quality.ssim).collect::<Vec<_>>());
             let gaps: Vec<f64> = rs
@@ -152,7 +158,11 @@ pub fn markdown(records: &[EvalRecord], inits: &[String]) -> String {
                     ws += usize::from(a.quality.ssim > b.quality.ssim);
                 }
             }
-            let _ = write!(out, " {wp}/{n}, {ws}/{n} |");
+            if n == 0 {
+                out.push_str(" – |");
+            } else {
+                let _ = write!(out, " {wp}/{n}, {ws}/{n} |");
+            }
         }
         out.push('\n');
     }
