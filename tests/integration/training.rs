@@ -5,15 +5,17 @@
 
 use crate::util::{self, run, METAPIX_BIN};
 
+/// Runs `metapix ARGS`, which must succeed; returns what it said on stderr.
+fn ok(args: &[&str]) -> String {
+    let out = run(METAPIX_BIN, args);
+    assert!(out.status.success(), "{args:?}: {}", util::stderr(&out));
+    util::stderr(&out)
+}
+
 #[test]
 fn pretrain_meta_train_resume_eval_and_personalize() {
     let dir = tempfile::tempdir().unwrap();
     let d = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
-    let ok = |args: &[&str]| {
-        let out = run(METAPIX_BIN, args);
-        assert!(out.status.success(), "{args:?}: {}", util::stderr(&out));
-        util::stderr(&out)
-    };
     let synth = |out: &str, n: &str, seed: &str| {
         let args = [
             "synth",
@@ -151,4 +153,74 @@ fn pretrain_meta_train_resume_eval_and_personalize() {
     ]
     .concat());
     assert!(said.contains("held-out"), "{said}");
+}
+
+/// `eval --pck` with the real pose model: the default avatar, driven by a synthetic dancer's
+/// exact skeletons, strikes their poses; random weights draw no one. The T sweep is plotted.
+#[test]
+fn eval_scores_pose_fidelity_with_the_pose_model_and_plots_the_t_curve() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    ok(&[
+        "synth",
+        "--out",
+        &d("held"),
+        "--prepared",
+        "--identities",
+        "1",
+        "--seconds",
+        "4",
+        "--fps",
+        "10",
+        "--size",
+        "256x256",
+        "--seed",
+        "3",
+        "-q",
+    ]);
+    ok(&[
+        "eval",
+        &d("held"),
+        "--init",
+        "avatar=avatar",
+        "--init",
+        "scratch=random",
+        "--shots",
+        "1",
+        "--steps",
+        "0,1",
+        "--batch",
+        "1",
+        "--pck",
+        "--device",
+        "cpu",
+        "-q",
+        "--out",
+        &d("r.json"),
+    ]);
+    let records: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(d("r.json")).unwrap()).unwrap();
+    assert_eq!(records.len(), 4, "1 person x 2 inits x 2 T");
+    let pck = |init: &str, t: u64| {
+        let r = records
+            .iter()
+            .find(|r| r["init"] == init && r["t"] == t)
+            .unwrap();
+        r["pck"].as_f64().unwrap_or_else(|| panic!("no PCK in {r}"))
+    };
+    assert!(
+        pck("avatar", 0) > 0.6,
+        "avatar PCK@0.1 {}",
+        pck("avatar", 0)
+    );
+    assert!(
+        pck("scratch", 0) < 0.2,
+        "random weights PCK@0.1 {}",
+        pck("scratch", 0)
+    );
+    let table = std::fs::read_to_string(d("r.md")).unwrap();
+    assert!(table.contains("avatar PCK@0.1"), "{table}");
+    // T takes two values, K one: the T curve is drawn, the K curve is not.
+    assert!(dir.path().join("r-t.png").is_file());
+    assert!(!dir.path().join("r-k.png").exists());
 }

@@ -9,6 +9,7 @@ use metapix::jobs::init_training::{MetaTrainJob, PretrainJob, TrainingData};
 use metapix::jobs::personalize::Init;
 use metapix::jobs::JobError;
 use metapix::model::DeviceChoice;
+use metapix::pose::PoseConfig;
 use metapix::train::reptile::ReptileConfig;
 use metapix::train::PersonalizeConfig;
 
@@ -198,6 +199,20 @@ pub struct EvalArgs {
     /// Held-out frames scored per person at most.
     #[arg(long, default_value_t = 16)]
     test_frames: usize,
+    /// Score the i-th target on every frame of this prepared target of the same person (say
+    /// a still in another pose) instead of its own last 15%; once per target, in order.
+    #[arg(long, value_name = "DIR")]
+    test_on: Vec<PathBuf>,
+    /// Also score pose fidelity: PCK@0.1 of the pose model on the generated frames against
+    /// the driving skeletons (needs ONNX Runtime and the pose models).
+    #[arg(long)]
+    pck: bool,
+    /// Folder with the ONNX pose models, for --pck (default: $METAPIX_MODELS, then the cache).
+    #[arg(long, value_name = "DIR")]
+    models: Option<PathBuf>,
+    /// ONNX Runtime library, for --pck (default: $ORT_DYLIB_PATH, then the cache).
+    #[arg(long, value_name = "FILE")]
+    onnxruntime: Option<PathBuf>,
     #[command(flatten)]
     optim: OptimArgs,
     /// Every figure as JSON.
@@ -229,7 +244,15 @@ impl EvalArgs {
             config: self.optim.schedule(0),
             test_frames: self.test_frames,
             device: self.optim.device,
+            test_on: self.test_on.clone(),
+            pose: self.pck.then(|| PoseConfig {
+                models_dir: self.models.clone(),
+                ..PoseConfig::default()
+            }),
         };
+        if self.pck {
+            metapix::assets::onnx_environment(self.onnxruntime.as_deref())?;
+        }
         let records = job.run(&mut cli::progress("metapix eval", quiet))?;
         let names: Vec<String> = job.inits.iter().map(|(n, _)| n.clone()).collect();
         let table = eval::markdown(&records, &names);

@@ -267,6 +267,7 @@ mod tests {
                 temporal_std: 0.0,
                 temporal_std_real: 0.0,
             },
+            pck: None,
         }
     }
 
