@@ -14,4 +14,4 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 "$BIN/metapix" -q synth --out "$WORK" --prepared --size 256x256 --seconds 20 --fps 30 --dances 8
 "$BIN/metapix" -q personalize "$WORK/identity-000" --preset lite --shots 3200 --steps "$STEPS" \
-    --batch 16 --out "$OUT"
+    --batch 16 --gan --lr 2e-4 --out "$OUT"

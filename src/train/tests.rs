@@ -28,13 +28,13 @@ fn learning_rate_is_constant_then_decays_to_zero() {
     let c = PersonalizeConfig::default();
     assert_eq!(
         (c.shots, c.steps, c.batch, c.lr, c.beta1),
-        (5, 20, 8, 2e-4, 0.5)
+        (5, 20, 8, 6e-4, 0.5)
     );
-    assert_eq!(c.lr_at(0), 2e-4);
-    assert_eq!(c.lr_at(9), 2e-4);
-    assert_eq!(c.lr_at(10), 2e-4);
-    assert!((c.lr_at(15) - 1e-4).abs() < 1e-12);
-    assert!((c.lr_at(19) - 2e-5).abs() < 1e-12);
+    assert_eq!(c.lr_at(0), 6e-4);
+    assert_eq!(c.lr_at(9), 6e-4);
+    assert_eq!(c.lr_at(10), 6e-4);
+    assert!((c.lr_at(15) - 3e-4).abs() < 1e-12);
+    assert!((c.lr_at(19) - 6e-5).abs() < 1e-12);
     assert_eq!(c.lr_at(20), 0.0);
 }
 

@@ -77,8 +77,8 @@ enum Command {
         /// Random weights of this preset (lite or paper) instead of an init.
         #[arg(long)]
         preset: Option<String>,
-        /// Adam learning rate.
-        #[arg(long, default_value_t = 2e-4)]
+        /// Adam learning rate (3x the paper's 2e-4: better at T 20, docs/RESULTS.md).
+        #[arg(long, default_value_t = PersonalizeConfig::default().lr)]
         lr: f64,
         /// Frames per step (drawn from the K shots).
         #[arg(long, default_value_t = 8)]

@@ -24,6 +24,9 @@ pub struct DataArgs {
     frames_per_identity: usize,
 }
 
+/// Joint training's learning rate (the paper's); personalization's is 3x that.
+const PRETRAIN_LR: f64 = 2e-4;
+
 /// `--init FILE` or random weights of `--preset`.
 fn init_or_random(init: &Option<PathBuf>, preset: &str) -> Init {
     match init {
@@ -33,14 +36,15 @@ fn init_or_random(init: &Option<PathBuf>, preset: &str) -> Init {
 }
 
 impl OptimArgs {
-    /// A personalization schedule of `steps` steps with these settings (the paper's
-    /// constant-then-linear learning rate).
-    fn schedule(&self, steps: usize) -> PersonalizeConfig {
+    /// A schedule of `steps` steps with these settings (the paper's constant-then-linear
+    /// learning rate); without --lr, personalization's (eval, meta-train's inner loop) or
+    /// joint training's `default_lr`.
+    fn schedule(&self, steps: usize, default_lr: f64) -> PersonalizeConfig {
         PersonalizeConfig {
             steps,
             constant_steps: steps / 2,
             batch: self.batch,
-            lr: self.lr,
+            lr: self.lr.unwrap_or(default_lr),
             adversarial: self.gan,
             ..PersonalizeConfig::default()
         }
@@ -62,9 +66,10 @@ pub struct OptimArgs {
     /// Frames per step.
     #[arg(long, default_value_t = 8)]
     batch: usize,
-    /// Adam learning rate.
-    #[arg(long, default_value_t = 2e-4)]
-    lr: f64,
+    /// Adam learning rate (default: 6e-4, personalization's, for eval and meta-training's
+    /// inner loop; 2e-4, the paper's, for pretrain).
+    #[arg(long)]
+    lr: Option<f64>,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     device: DeviceChoice,
     /// Add the paper's GAN and feature-matching terms (and train the discriminator); without
@@ -98,7 +103,7 @@ impl PretrainArgs {
             data: self.data.training_data()?,
             out: self.out.clone(),
             init: init_or_random(&self.init, &self.preset),
-            config: self.optim.schedule(self.steps),
+            config: self.optim.schedule(self.steps, PRETRAIN_LR),
             device: self.optim.device,
         };
         let l1 = job.run(&mut cli::progress("metapix pretrain", quiet))?;
@@ -161,7 +166,9 @@ impl MetaTrainArgs {
                 eps: self.eps,
                 inner: PersonalizeConfig {
                     shots: self.shots,
-                    ..self.optim.schedule(self.steps)
+                    ..self
+                        .optim
+                        .schedule(self.steps, PersonalizeConfig::default().lr)
                 },
             },
             device: self.optim.device,
@@ -241,7 +248,7 @@ impl EvalArgs {
             inits,
             shots: self.shots.clone(),
             steps: self.steps.clone(),
-            config: self.optim.schedule(0),
+            config: self.optim.schedule(0, PersonalizeConfig::default().lr),
             test_frames: self.test_frames,
             device: self.optim.device,
             test_on: self.test_on.clone(),
