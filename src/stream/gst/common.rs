@@ -33,9 +33,17 @@ pub(crate) fn launch(description: &str) -> Result<gst::Pipeline, StreamError> {
             None => StreamError::Gstreamer(message),
         }
     })?;
-    element
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| StreamError::Gstreamer("description is not a pipeline".into()))
+    // A description of one element (uridecodebin) parses to that element, not a pipeline.
+    match element.downcast::<gst::Pipeline>() {
+        Ok(pipeline) => Ok(pipeline),
+        Err(element) => {
+            let pipeline = gst::Pipeline::new();
+            pipeline
+                .add(&element)
+                .map_err(|e| StreamError::Gstreamer(e.to_string()))?;
+            Ok(pipeline)
+        }
+    }
 }
 
 /// The Debian package that ships a GStreamer element we use.
