@@ -50,8 +50,6 @@ pub enum StreamError {
     Serve { url: String, reason: String },
     #[error("GStreamer: {0}")]
     Gstreamer(String),
-    #[error("{0}")]
-    Unsupported(String),
     #[error(
         "this build has no GStreamer support: rebuild with the `gstreamer` feature (on by default)"
     )]
