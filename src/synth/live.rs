@@ -45,12 +45,14 @@ impl FrameSource for LiveTestSource {
         if let Some(wait) = self.due.checked_duration_since(now) {
             std::thread::sleep(wait);
         }
-        let captured = Instant::now();
         // The dance follows the wall clock, as a real person would.
-        let t = captured.duration_since(self.start);
+        let t = Instant::now().duration_since(self.start);
         let (mut image, _) = self
             .person
             .render(t.as_secs_f32(), self.size.0, self.size.1);
+        // Captured once drawn, as a camera's frame counts from its delivery: drawing the
+        // dancer stands for the exposure, which is not metapix's latency.
+        let captured = Instant::now();
         stamp::write(&mut image, Stamp::now(self.next as u32));
         let frame = Frame {
             index: self.next,
