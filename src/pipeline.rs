@@ -134,8 +134,8 @@ impl GraphReport {
 /// A stage's latency histogram, shared with the once-a-second report.
 pub type StageClock = Arc<Mutex<LatencyHistogram>>;
 
-/// Runs `f` on every item of `input` on a new thread, timing each call into `clock` and
-/// sending what it returns (None: the item was dropped) through a link with `policy`.
+/// Runs `f` on every item of `input` on a new thread, timing each call that yields an item
+/// into `clock` and sending that item (None: dropped) through a link with `policy`.
 pub fn spawn_stage<'scope, I, O, F>(
     scope: &'scope Scope<'scope, '_>,
     name: &'static str,
@@ -159,9 +159,9 @@ where
             let _span = tracing::debug_span!("stage", name).entered();
             for item in input {
                 let start = Instant::now();
-                let out = f(item)?;
+                // A dropped item is not timed: deciding to drop costs nothing worth a sample.
+                let Some(out) = f(item)? else { continue };
                 clock.lock().expect("stage clock").record(start.elapsed());
-                let Some(out) = out else { continue };
                 if tx.send(out).is_err() {
                     break; // downstream stopped; its error (if any) is reported by it
                 }
