@@ -15,9 +15,11 @@ use gstreamer_video::prelude::*;
 use gstreamer_video::{VideoFrameRef, VideoInfo};
 
 mod common;
+mod live;
 mod rtsp;
 
 use common::{appsrc, bus_error, element, frame_buffer, init, launch, rgb_caps, wait_for, BusEnd};
+use live::wait_for_live_frames;
 
 use super::{Container, InputInfo, InputSpec, OutputSpec, StreamError};
 use crate::endpoints::{FrameSink, FrameSource};
@@ -39,8 +41,6 @@ const AUDIO_OPUS: &str = include_str!("../../../pipelines/audio-opus.gst");
 
 /// How long opening an input may take before we call it broken.
 const PREROLL_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a camera or network stream may take to deliver its first frame.
-const LIVE_START_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long the muxer may take to write its index after the last frame.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often a waiting reader looks at the stop flag and the bus.
@@ -209,42 +209,6 @@ fn link_branches(
         }
     });
     Ok(())
-}
-
-/// Starts a live pipeline (live sources do not preroll) and waits until its video branch
-/// has a format, or fails with the reason the bus gives.
-fn wait_for_live_frames(
-    pipeline: &gst::Pipeline,
-    branches: &Arc<Mutex<Branches>>,
-    stop: &AtomicBool,
-) -> Result<AppSink, String> {
-    if pipeline.set_state(gst::State::Playing).is_err() {
-        return Err(bus_error(pipeline).unwrap_or_else(|| "it would not start".into()));
-    }
-    let deadline = Instant::now() + LIVE_START_TIMEOUT;
-    while Instant::now() < deadline {
-        if stop.load(Ordering::Relaxed) {
-            return Err("interrupted while connecting".into());
-        }
-        if let Some(reason) = bus_error(pipeline) {
-            return Err(reason);
-        }
-        let mut b = branches.lock().expect("branch registry");
-        let negotiated = b
-            .frames
-            .as_ref()
-            .and_then(|f| f.static_pad("sink"))
-            .is_some_and(|p| p.current_caps().is_some());
-        if negotiated {
-            return Ok(b.frames.take().expect("checked above"));
-        }
-        drop(b);
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Err(format!(
-        "no video arrived within {} s",
-        LIVE_START_TIMEOUT.as_secs()
-    ))
 }
 
 impl FileInput {
