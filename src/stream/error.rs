@@ -40,6 +40,10 @@ pub enum StreamError {
     CameraNotFound(PathBuf),
     #[error("virtual camera {0} not found: load v4l2loopback first (sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=metapix exclusive_caps=1)")]
     VirtualCameraNotFound(PathBuf),
+    #[error(
+        "display: no desktop to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set)"
+    )]
+    NoDesktop,
     #[error("{0}: {1}")]
     BadUrl(String, String),
     #[error("{0}")]

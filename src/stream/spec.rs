@@ -169,7 +169,17 @@ impl OutputSpec {
     pub fn parse(arg: &str) -> Result<Self, StreamError> {
         match arg {
             "null" => return Ok(OutputSpec::Null),
-            "display" => return Ok(OutputSpec::Display),
+            "display" => {
+                // Without a desktop, autovideosink falls through to sinks that crash (DirectFB
+                // segfaulted on the headless VM), so refuse here with the reason.
+                let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
+                    .iter()
+                    .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
+                if !desktop {
+                    return Err(StreamError::NoDesktop);
+                }
+                return Ok(OutputSpec::Display);
+            }
             _ => {}
         }
         if let Some(rest) = arg.strip_prefix("rtsp://") {
@@ -415,7 +425,6 @@ mod tests {
         assert_eq!(rtsp("rtsp://[::1]:9000/a"), ok("::1", 9000, "/a"));
         assert!(rtsp("rtsp://127.0.0.1:8554").is_err());
         assert!(rtsp("rtsp://127.0.0.1:99999/a").is_err());
-        assert_eq!(OutputSpec::parse("display").unwrap(), OutputSpec::Display);
         assert!(matches!(
             OutputSpec::parse("v4l2:///dev/video-none"),
             Err(StreamError::VirtualCameraNotFound(_))

@@ -242,6 +242,12 @@ fn live_errors_are_one_line() {
         "modprobe v4l2loopback",
     );
     fails_with(STREAM_BIN, &["testsrc", "rtsp://127.0.0.1"], "rtsp://");
+    let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
+    if !desktop {
+        fails_with(STREAM_BIN, &["testsrc", "display"], "no desktop");
+    }
     let closed = format!("rtsp://127.0.0.1:{}/nothing", free_port());
     fails_with(
         STREAM_BIN,
