@@ -70,6 +70,18 @@ impl LatencyHistogram {
         self.max_us / 1e3
     }
 
+    /// What was recorded after `earlier`, a copy of this histogram taken before (the
+    /// maximum stays the overall one).
+    pub fn since(&self, earlier: &LatencyHistogram) -> LatencyHistogram {
+        let mut window = self.clone();
+        for (a, b) in window.counts.iter_mut().zip(&earlier.counts) {
+            *a = a.saturating_sub(*b);
+        }
+        window.total = self.total.saturating_sub(earlier.total);
+        window.sum_us = (self.sum_us - earlier.sum_us).max(0.0);
+        window
+    }
+
     pub fn merge(&mut self, other: &LatencyHistogram) {
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {
             *a += b;
@@ -113,13 +125,20 @@ pub struct RunStats {
     pub output: String,
     pub frames_in: u64,
     pub frames_out: u64,
+    /// Live runs: frames dropped, the sum of `drops`.
     pub frames_dropped: u64,
+    /// Drops by the stage that could not take the frame (`late`: over --max-latency-ms).
+    pub drops: BTreeMap<String, u64>,
     pub frames_without_person: u64,
     pub wall_seconds: f64,
+    /// Frames written per second.
     pub fps: f64,
+    /// Frames read per second.
+    pub fps_in: f64,
     /// Time each stage spent on a frame.
     pub stages: BTreeMap<String, LatencySummary>,
-    /// From a frame's arrival in metapix to its hand-off to the encoder.
+    /// From a frame's arrival in metapix (its capture, for live sources) to its hand-off to
+    /// the encoder.
     pub end_to_end: LatencySummary,
     /// True when the run was stopped early (Ctrl-C or SIGTERM).
     pub interrupted: bool,
@@ -164,5 +183,16 @@ mod tests {
         a.merge(&b);
         assert_eq!(a.count(), 2);
         assert!((a.quantile_ms(0.5) - 3.0).abs() < 0.04);
+    }
+
+    #[test]
+    fn a_window_holds_what_came_after() {
+        let mut h = LatencyHistogram::default();
+        h.record(Duration::from_millis(100));
+        let earlier = h.clone();
+        h.record(Duration::from_millis(5));
+        let window = h.since(&earlier);
+        assert_eq!(window.count(), 1);
+        assert!((window.quantile_ms(0.99) - 5.0).abs() < 0.06);
     }
 }

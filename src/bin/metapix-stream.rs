@@ -13,9 +13,14 @@ use metapix::render::View;
 #[derive(Parser, Debug)]
 #[command(version, about, long_about = None)]
 struct Args {
-    /// A video file (anything GStreamer's decodebin reads).
+    /// A video file (anything GStreamer's decodebin reads), `webcam` (= v4l2:///dev/video0),
+    /// v4l2:///dev/videoN, an rtsp://, http:// or https:// URL, or `testsrc` (a live
+    /// synthetic dancer stamped with a frame counter; `testsrc:WIDTHxHEIGHT@FPS`, default
+    /// 640x480@30).
     input: String,
-    /// An .mp4, .mkv or .webm file (the container follows the extension), or `null`.
+    /// An .mp4, .mkv or .webm file (the container follows the extension),
+    /// rtsp://ADDR:PORT/PATH (serve; bind 127.0.0.1 unless you name another address),
+    /// v4l2:///dev/videoN (a v4l2loopback virtual camera), `display` (a window) or `null`.
     output: String,
     /// What to show: the generated person (default), the stick figure alone, or the driving
     /// frame, the stick figure and the person side by side.
@@ -33,6 +38,12 @@ struct Args {
     /// Write a JSON summary (frames, fps, per-stage latency percentiles) here.
     #[arg(long, value_name = "FILE")]
     stats: Option<PathBuf>,
+    /// Live inputs: drop frames older than this (since capture) before the generator.
+    #[arg(long, value_name = "MS")]
+    max_latency_ms: Option<u64>,
+    /// Print fps in/out, drops and latency percentiles to stderr once a second.
+    #[arg(long, short)]
+    verbose: bool,
     #[command(flatten)]
     pose: cli::PoseArgs,
     /// No progress on stderr.
@@ -51,7 +62,8 @@ fn main() -> ExitCode {
             args.pose.config()?,
             args.stats.clone(),
         )?
-        .with_model(args.model.clone(), args.device)?;
+        .with_model(args.model.clone(), args.device)?
+        .with_live(args.max_latency_ms, args.verbose)?;
         let stop = cli::stop_on_signal()?;
         let mut progress = cli::progress("metapix-stream", args.quiet);
         let stats = job.run(stop, &mut progress)?;

@@ -48,9 +48,10 @@ impl PoseJob {
         stop: Arc<AtomicBool>,
         progress: &mut Progress,
     ) -> Result<PoseSummary, JobError> {
-        let InputSpec::File(path) = &self.input;
-        if is_image(path) {
-            return self.run_image(path);
+        if let InputSpec::File(path) = &self.input {
+            if is_image(path) {
+                return self.run_image(path);
+            }
         }
         let input = open_input(&self.input, stop.clone())?;
         let mut estimator = PoseEstimator::new(&self.pose)?;
@@ -83,7 +84,7 @@ impl PoseJob {
         summary.interrupted = stop.load(Ordering::Relaxed);
         writer.finish().map_err(JobError::write(&self.out))?;
         progress.finish(summary.frames);
-        if !summary.interrupted {
+        if let (false, InputSpec::File(path)) = (summary.interrupted, &self.input) {
             info.check_complete(path, summary.frames, end)?;
         }
         Ok(summary)

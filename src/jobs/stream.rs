@@ -3,16 +3,18 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::JobError;
 use crate::generate::{Generator, ModelChoice};
 use crate::model::device::{self, DeviceChoice};
-use crate::pipeline::{run_graph, GraphConfig};
+use crate::pipeline::{run_graph, FrameSource, GraphConfig};
 use crate::pose::{PoseConfig, PoseEstimator};
 use crate::progress::Progress;
 use crate::render::View;
 use crate::stats::RunStats;
-use crate::stream::{open_input, open_output, InputSpec, OutputSpec};
+use crate::stream::{open_input, open_sink, InputSpec, OutputSpec};
+use crate::synth::LiveTestSource;
 
 /// A validated stream job.
 #[derive(Debug, Clone)]
@@ -27,6 +29,10 @@ pub struct StreamJob {
     pub device: DeviceChoice,
     /// Where to write the JSON run summary.
     pub stats: Option<PathBuf>,
+    /// Live inputs: frames older than this are dropped before the generator.
+    pub max_latency: Option<Duration>,
+    /// Rates, drops and latencies on stderr once a second.
+    pub verbose: bool,
 }
 
 impl StreamJob {
@@ -48,7 +54,25 @@ impl StreamJob {
             model: ModelChoice::DefaultAvatar,
             device: DeviceChoice::Auto,
             stats,
+            max_latency: None,
+            verbose: false,
         })
+    }
+
+    /// The latency budget for live inputs (`--max-latency-ms`) and the once-a-second report.
+    pub fn with_live(
+        mut self,
+        max_latency_ms: Option<u64>,
+        verbose: bool,
+    ) -> Result<Self, JobError> {
+        if max_latency_ms == Some(0) {
+            return Err(JobError::InvalidArgument(
+                "--max-latency-ms must be at least 1".into(),
+            ));
+        }
+        self.max_latency = max_latency_ms.map(Duration::from_millis);
+        self.verbose = verbose;
+        Ok(self)
     }
 
     /// Renders the person in `model` (a `metapix personalize` checkpoint) instead of the
@@ -92,22 +116,40 @@ impl StreamJob {
             }
             Some(Generator::load(&self.model, device)?)
         };
-        let mut input = open_input(&self.input, stop.clone())?;
-        let pose = PoseEstimator::new(&self.pose)?;
         let frame_size = self.view.frame_size(self.size, generator.is_some());
-        let info = input.info.clone();
-        let (fps, total) = (info.fps, info.estimated_frames());
-        let mut output = open_output(&self.output, frame_size, fps, Some(&mut input))?;
+        let live = self.input.is_live();
+        let (source, info, mut output) = if let InputSpec::TestSrc(t) = &self.input {
+            let pose = PoseEstimator::new(&self.pose)?;
+            let fps = Some((t.fps as i32, 1));
+            let output = open_sink(&self.output, frame_size, fps, None)?;
+            let source = LiveTestSource::new((t.width, t.height), t.fps);
+            (
+                (Box::new(source) as Box<dyn FrameSource>, pose),
+                None,
+                output,
+            )
+        } else {
+            let mut input = open_input(&self.input, stop.clone())?;
+            let pose = PoseEstimator::new(&self.pose)?;
+            let info = input.info.clone();
+            let output = open_sink(&self.output, frame_size, info.fps, Some(&mut input))?;
+            ((input.into_source(), pose), Some(info), output)
+        };
         let config = GraphConfig {
             view: self.view,
             size: self.size,
+            live,
+            max_latency: self.max_latency,
+            carry_stamp: matches!(self.input, InputSpec::TestSrc(_)),
+            verbose: self.verbose,
         };
-        progress.set_total(total);
+        progress.set_total(info.as_ref().and_then(|i| i.estimated_frames()));
+        let (source, pose) = source;
         let report = run_graph(
-            input.into_source(),
+            source,
             pose,
             generator,
-            &mut output,
+            output.as_mut(),
             &config,
             &stop,
             &mut |n| progress.update(n),
@@ -118,8 +160,7 @@ impl StreamJob {
         if let Some(path) = &self.stats {
             stats.write_json(path).map_err(JobError::write(path))?;
         }
-        if !interrupted {
-            let InputSpec::File(path) = &self.input;
+        if let (false, InputSpec::File(path), Some(info)) = (interrupted, &self.input, &info) {
             info.check_complete(path, report.frames_in, report.input_end)?;
         }
         Ok(stats)

@@ -26,6 +26,15 @@ pub fn open_output(
     Err(StreamError::Disabled)
 }
 
+pub fn open_sink(
+    _spec: &OutputSpec,
+    _frame_size: (u32, u32),
+    _fps: Option<(i32, i32)>,
+    _input: Option<&mut FileInput>,
+) -> Result<Box<dyn FrameSink>, StreamError> {
+    Err(StreamError::Disabled)
+}
+
 impl FileInput {
     pub fn into_source(self) -> Box<dyn FrameSource> {
         Box::new(Never)

@@ -36,10 +36,24 @@ pub enum StreamError {
         element: String,
         package: &'static str,
     },
+    #[error("camera {0} not found: is it plugged in? (ls /dev/video*)")]
+    CameraNotFound(PathBuf),
+    #[error("virtual camera {0} not found: load v4l2loopback first (sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=metapix exclusive_caps=1)")]
+    VirtualCameraNotFound(PathBuf),
+    #[error(
+        "display: no desktop to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set)"
+    )]
+    NoDesktop,
+    #[error("{0}: {1}")]
+    BadUrl(String, String),
+    #[error("{0}")]
+    BadTestSrc(String),
+    #[error("cannot open {input}: {reason}")]
+    InputUnreachable { input: String, reason: String },
+    #[error("cannot serve {url}: {reason}")]
+    Serve { url: String, reason: String },
     #[error("GStreamer: {0}")]
     Gstreamer(String),
-    #[error("{0}")]
-    Unsupported(String),
     #[error(
         "this build has no GStreamer support: rebuild with the `gstreamer` feature (on by default)"
     )]

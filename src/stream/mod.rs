@@ -12,13 +12,15 @@ mod spec;
 #[cfg(feature = "gstreamer")]
 mod gst;
 #[cfg(feature = "gstreamer")]
-pub use gst::{open_input, open_output, FileInput, FileOutput};
+pub use gst::{open_input, open_output, open_sink, FileInput, FileOutput};
 
 #[cfg(not(feature = "gstreamer"))]
 mod disabled;
 #[cfg(not(feature = "gstreamer"))]
-pub use disabled::{open_input, open_output, FileInput, FileOutput};
+pub use disabled::{open_input, open_output, open_sink, FileInput, FileOutput};
 
 pub use error::StreamError;
 pub use info::InputInfo;
-pub use spec::{check_output_dir, Container, InputSpec, OutputSpec};
+pub use spec::{
+    check_output_dir, Container, InputSpec, OutputSpec, RtspAddress, TestSrc, DEFAULT_RTSP_PORT,
+};

@@ -18,6 +18,7 @@ mod body;
 mod draw;
 mod face;
 mod identity;
+mod live;
 mod motion;
 mod raster;
 #[cfg(test)]
@@ -32,6 +33,7 @@ mod style_tests;
 mod tests;
 
 pub use identity::{Backdrop, Identity, Rgb};
+pub use live::LiveTestSource;
 pub use motion::Motion;
 pub use source::SyntheticSource;
 pub use style::{Bottom, Drift, Framing, HairStyle, Pattern, PatternKind, TopFit};

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::util::{self, make_clip, run, METAPIX_BIN, STREAM_BIN};
 
 /// Runs `bin` with `args`, expecting failure with a one-line error containing `expect`.
-fn fails_with(bin: &str, args: &[&str], expect: &str) {
+pub(crate) fn fails_with(bin: &str, args: &[&str], expect: &str) {
     let out = run(bin, args);
     let err = util::stderr(&out);
     assert_eq!(

@@ -3,6 +3,7 @@
 
 mod errors;
 mod generate;
+mod live;
 mod pose_accuracy;
 mod pose_cli;
 mod stream;

@@ -5,7 +5,7 @@
 //! each buffer, timestamps untouched, into the output's audio appsrc, so it stays in sync.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gstreamer as gst;
@@ -14,19 +14,30 @@ use gstreamer_app::{AppSink, AppSinkCallbacks, AppSrc};
 use gstreamer_video::prelude::*;
 use gstreamer_video::{VideoFrameRef, VideoInfo};
 
+mod common;
+mod live;
+mod rtsp;
+
+use common::{appsrc, bus_error, element, frame_buffer, init, launch, rgb_caps, wait_for, BusEnd};
+use live::wait_for_live_frames;
+
 use super::{Container, InputInfo, InputSpec, OutputSpec, StreamError};
 use crate::endpoints::{FrameSink, FrameSource};
 use crate::{Frame, RgbImage};
 
-const DECODE_FILE: &str = include_str!("../../pipelines/decode-file.gst");
-const VIDEO_BRANCH: &str = include_str!("../../pipelines/video-branch.gst");
-const AUDIO_BRANCH: &str = include_str!("../../pipelines/audio-branch.gst");
-const ENCODE_MP4: &str = include_str!("../../pipelines/encode-mp4.gst");
-const ENCODE_MKV: &str = include_str!("../../pipelines/encode-mkv.gst");
-const ENCODE_WEBM: &str = include_str!("../../pipelines/encode-webm.gst");
-const ENCODE_NULL: &str = include_str!("../../pipelines/encode-null.gst");
-const AUDIO_AAC: &str = include_str!("../../pipelines/audio-aac.gst");
-const AUDIO_OPUS: &str = include_str!("../../pipelines/audio-opus.gst");
+const DECODE_FILE: &str = include_str!("../../../pipelines/decode-file.gst");
+const DECODE_URL: &str = include_str!("../../../pipelines/decode-url.gst");
+const CAPTURE_V4L2: &str = include_str!("../../../pipelines/capture-v4l2.gst");
+const VIDEO_BRANCH: &str = include_str!("../../../pipelines/video-branch.gst");
+const AUDIO_BRANCH: &str = include_str!("../../../pipelines/audio-branch.gst");
+const ENCODE_MP4: &str = include_str!("../../../pipelines/encode-mp4.gst");
+const ENCODE_MKV: &str = include_str!("../../../pipelines/encode-mkv.gst");
+const ENCODE_WEBM: &str = include_str!("../../../pipelines/encode-webm.gst");
+const ENCODE_NULL: &str = include_str!("../../../pipelines/encode-null.gst");
+const SHOW_DISPLAY: &str = include_str!("../../../pipelines/show-display.gst");
+const SHOW_V4L2: &str = include_str!("../../../pipelines/show-v4l2.gst");
+const AUDIO_AAC: &str = include_str!("../../../pipelines/audio-aac.gst");
+const AUDIO_OPUS: &str = include_str!("../../../pipelines/audio-opus.gst");
 
 /// How long opening an input may take before we call it broken.
 const PREROLL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -34,13 +45,6 @@ const PREROLL_TIMEOUT: Duration = Duration::from_secs(30);
 const FINISH_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often a waiting reader looks at the stop flag and the bus.
 const POLL: Duration = Duration::from_millis(100);
-
-fn init() -> Result<(), StreamError> {
-    static INIT: OnceLock<Result<(), String>> = OnceLock::new();
-    INIT.get_or_init(|| gst::init().map_err(|e| e.to_string()))
-        .clone()
-        .map_err(StreamError::Gstreamer)
-}
 
 /// An opened, prerolled input file.
 pub struct FileInput {
@@ -51,6 +55,8 @@ pub struct FileInput {
     /// Set once an output forwards our audio: that output then stops this pipeline after
     /// the audio has drained, so dropping the frame reader must not cut it short.
     audio_forwarded: bool,
+    /// A camera or network stream: losing it ends the run instead of failing it.
+    live: bool,
     stop: Arc<AtomicBool>,
 }
 
@@ -62,73 +68,85 @@ struct Branches {
 }
 
 /// Opens and prerolls `spec`, so that format errors surface here, before any output exists.
-/// Raising `stop` later ends the frame stream early.
+/// A live input (camera, URL) is started and waited for until its first frame's format is
+/// known. Raising `stop` later ends the frame stream early.
 pub fn open_input(spec: &InputSpec, stop: Arc<AtomicBool>) -> Result<FileInput, StreamError> {
     init()?;
-    let InputSpec::File(path) = spec;
-    let pipeline = launch(DECODE_FILE)?;
-    element(&pipeline, "source")?.set_property("location", path);
-    let branches = Arc::new(Mutex::new(Branches::default()));
-    let decoder = element(&pipeline, "decoder")?;
-    let weak = pipeline.downgrade();
-    let linked = branches.clone();
-    decoder.connect_pad_added(move |_, pad| {
-        let Some(pipeline) = weak.upgrade() else {
-            return;
-        };
-        let Some(caps) = pad.current_caps() else {
-            return;
-        };
-        let kind = caps
-            .structure(0)
-            .map(|s| s.name().to_string())
-            .unwrap_or_default();
-        let mut branches = linked.lock().expect("branch registry");
-        let (description, name, slot) = if kind.starts_with("video/") && branches.frames.is_none() {
-            (VIDEO_BRANCH, "frames", &mut branches.frames)
-        } else if kind.starts_with("audio/") && branches.audio.is_none() {
-            (AUDIO_BRANCH, "audio", &mut branches.audio)
-        } else {
-            return; // extra streams (subtitles, second audio track) stay unlinked
-        };
-        // Failures here surface as "no video stream" or as bus errors at preroll.
-        if let Ok(bin) = gst::parse::bin_from_description(description, true) {
-            if pipeline.add(&bin).is_ok() && bin.sync_state_with_parent().is_ok() {
-                if let Some(sink_pad) = bin.static_pad("sink") {
-                    if pad.link(&sink_pad).is_ok() {
-                        *slot = bin.by_name(name).and_then(|e| e.downcast::<AppSink>().ok());
-                    }
+    let pipeline = match spec {
+        InputSpec::File(path) => {
+            let pipeline = launch(DECODE_FILE)?;
+            element(&pipeline, "source")?.set_property("location", path);
+            pipeline
+        }
+        InputSpec::Camera(device) => {
+            let pipeline = launch(CAPTURE_V4L2)?;
+            element(&pipeline, "source")?.set_property("device", device);
+            pipeline
+        }
+        InputSpec::Url(url) => {
+            let pipeline = launch(DECODE_URL)?;
+            let decoder = element(&pipeline, "decoder")?;
+            decoder.set_property("uri", url);
+            // rtspsrc buffers 2 s by default; a live input wants its frames now.
+            decoder.connect("source-setup", false, |args| {
+                let source = args.get(1).and_then(|v| v.get::<gst::Element>().ok());
+                if let Some(source) = source.filter(|s| s.has_property("latency")) {
+                    source.set_property("latency", 0u32);
                 }
-            }
+                None
+            });
+            pipeline
         }
-    });
-
-    let not_a_video = |reason: String| StreamError::NotAVideo {
-        path: path.clone(),
-        reason,
+        InputSpec::TestSrc(_) => {
+            return Err(StreamError::Gstreamer(
+                "testsrc is drawn by metapix, not opened with GStreamer".into(),
+            ))
+        }
     };
-    let _ = pipeline.set_state(gst::State::Paused);
-    wait_for(&pipeline, gst::MessageType::AsyncDone, PREROLL_TIMEOUT).map_err(|e| {
+    let live = spec.is_live();
+    let branches = Arc::new(Mutex::new(Branches::default()));
+    link_branches(&pipeline, &branches, !live)?;
+    let failed = |reason: String| {
         let _ = pipeline.set_state(gst::State::Null);
-        match e {
-            BusEnd::Error(reason) => not_a_video(reason),
-            BusEnd::Timeout => not_a_video("timed out reading it".into()),
-            BusEnd::Eos => not_a_video("it holds no frames".into()),
+        match spec {
+            InputSpec::File(path) => StreamError::NotAVideo {
+                path: path.clone(),
+                reason,
+            },
+            _ => StreamError::InputUnreachable {
+                input: spec.to_string(),
+                reason,
+            },
         }
-    })?;
-    let (frames, audio) = {
+    };
+    let (frames, audio) = if live {
+        let frames = wait_for_live_frames(&pipeline, &branches, &stop).map_err(failed)?;
+        (frames, None)
+    } else {
+        let _ = pipeline.set_state(gst::State::Paused);
+        wait_for(&pipeline, gst::MessageType::AsyncDone, PREROLL_TIMEOUT).map_err(|e| {
+            failed(match e {
+                BusEnd::Error(reason) => reason,
+                BusEnd::Timeout => "timed out reading it".into(),
+                BusEnd::Eos => "it holds no frames".into(),
+            })
+        })?;
         let mut b = branches.lock().expect("branch registry");
-        (b.frames.take(), b.audio.take())
-    };
-    let Some(frames) = frames else {
-        let _ = pipeline.set_state(gst::State::Null);
-        return Err(StreamError::NoVideoStream(path.clone()));
+        let (frames, audio) = (b.frames.take(), b.audio.take());
+        let Some(frames) = frames else {
+            let _ = pipeline.set_state(gst::State::Null);
+            let InputSpec::File(path) = spec else {
+                unreachable!("only files preroll")
+            };
+            return Err(StreamError::NoVideoStream(path.clone()));
+        };
+        (frames, audio)
     };
     let caps = frames
         .static_pad("sink")
         .and_then(|p| p.current_caps())
-        .ok_or_else(|| not_a_video("no video format was negotiated".into()))?;
-    let video = VideoInfo::from_caps(&caps).map_err(|e| not_a_video(e.to_string()))?;
+        .ok_or_else(|| failed("no video format was negotiated".into()))?;
+    let video = VideoInfo::from_caps(&caps).map_err(|e| failed(e.to_string()))?;
     let fps = video.fps();
     let info = InputInfo {
         width: video.width(),
@@ -145,8 +163,52 @@ pub fn open_input(spec: &InputSpec, stop: Arc<AtomicBool>) -> Result<FileInput, 
         frames,
         audio,
         audio_forwarded: false,
+        live,
         stop,
     })
+}
+
+/// Links each new decoder pad to a branch: the first video stream to the `frames` appsink,
+/// the first audio stream (when `with_audio`) to the `audio` one; others stay unlinked.
+fn link_branches(
+    pipeline: &gst::Pipeline,
+    branches: &Arc<Mutex<Branches>>,
+    with_audio: bool,
+) -> Result<(), StreamError> {
+    let decoder = element(pipeline, "decoder")?;
+    let weak = pipeline.downgrade();
+    let linked = branches.clone();
+    decoder.connect_pad_added(move |_, pad| {
+        let Some(pipeline) = weak.upgrade() else {
+            return;
+        };
+        let Some(caps) = pad.current_caps() else {
+            return;
+        };
+        let kind = caps
+            .structure(0)
+            .map(|s| s.name().to_string())
+            .unwrap_or_default();
+        let mut branches = linked.lock().expect("branch registry");
+        let (description, name, slot) = if kind.starts_with("video/") && branches.frames.is_none() {
+            (VIDEO_BRANCH, "frames", &mut branches.frames)
+        } else if with_audio && kind.starts_with("audio/") && branches.audio.is_none() {
+            (AUDIO_BRANCH, "audio", &mut branches.audio)
+        } else {
+            return; // extra streams (subtitles, second audio track) stay unlinked
+        };
+        // Failures here surface as "no video stream" or as bus errors at preroll.
+        if let Ok(bin) = gst::parse::bin_from_description(description, true) {
+            if pipeline.add(&bin).is_ok() && bin.sync_state_with_parent().is_ok() {
+                if let Some(sink_pad) = bin.static_pad("sink") {
+                    if pad.link(&sink_pad).is_ok() {
+                        *slot = bin.by_name(name).and_then(|e| e.downcast::<AppSink>().ok());
+                    }
+                }
+            }
+        }
+    });
+    Ok(())
 }
 
 impl FileInput {
@@ -193,6 +255,11 @@ impl FrameSource for FrameReader {
                 return Ok(Some(frame));
             }
             if let Some(reason) = bus_error(&self.input.pipeline) {
+                if self.input.live {
+                    // A camera unplugged or a stream gone: the run ends, its output finished.
+                    eprintln!("input lost: {reason}; stopping");
+                    return Ok(None);
+                }
                 return Err(StreamError::Decode(reason));
             }
             if self.input.frames.is_eos() {
@@ -262,8 +329,8 @@ pub fn open_output(
 ) -> Result<FileOutput, StreamError> {
     init()?;
     let input_audio = match (&mut input, spec) {
-        (_, OutputSpec::Null) | (None, _) => None,
-        (Some(input), _) => input.audio.take(),
+        (Some(input), OutputSpec::File { .. }) => input.audio.take(),
+        _ => None,
     };
     if let (Some(input), true) = (&mut input, input_audio.is_some()) {
         input.audio_forwarded = true;
@@ -271,6 +338,13 @@ pub fn open_output(
     let with_audio = input_audio.is_some();
     let description = match spec {
         OutputSpec::Null => ENCODE_NULL.to_string(),
+        OutputSpec::Display => SHOW_DISPLAY.to_string(),
+        OutputSpec::V4l2(_) => SHOW_V4L2.to_string(),
+        OutputSpec::Rtsp(_) => {
+            return Err(StreamError::Gstreamer(
+                "an RTSP output is opened with open_sink".into(),
+            ))
+        }
         OutputSpec::File { container, .. } => {
             let (video, audio) = match container {
                 Container::Mp4 => (ENCODE_MP4, AUDIO_AAC),
@@ -285,18 +359,13 @@ pub fn open_output(
         }
     };
     let pipeline = launch(&description)?;
-    if let OutputSpec::File { path, .. } = spec {
-        element(&pipeline, "sink")?.set_property("location", path);
+    match spec {
+        OutputSpec::File { path, .. } => element(&pipeline, "sink")?.set_property("location", path),
+        OutputSpec::V4l2(device) => element(&pipeline, "sink")?.set_property("device", device),
+        _ => {}
     }
     let frames = appsrc(&pipeline, "frames")?;
-    let (n, d) = fps.unwrap_or((0, 1));
-    let caps = gst::Caps::builder("video/x-raw")
-        .field("format", "RGB")
-        .field("width", frame_size.0 as i32)
-        .field("height", frame_size.1 as i32)
-        .field("framerate", gst::Fraction::new(n, d))
-        .build();
-    frames.set_caps(Some(&caps));
+    frames.set_caps(Some(&rgb_caps(frame_size, fps)));
 
     let audio = if let Some(input_audio) = input_audio {
         let src = appsrc(&pipeline, "audio")?;
@@ -317,7 +386,7 @@ pub fn open_output(
             path: path.clone(),
             reason,
         },
-        OutputSpec::Null => StreamError::Encode(reason),
+        _ => StreamError::Encode(format!("{spec}: {reason}")),
     };
     if pipeline.set_state(gst::State::Playing).is_err() {
         let reason = bus_error(&pipeline).unwrap_or_else(|| "the encoder would not start".into());
@@ -333,6 +402,20 @@ pub fn open_output(
         fps,
         finished: false,
     })
+}
+
+/// Opens any output as a frame sink: an RTSP server, or an encoding pipeline
+/// ([`open_output`]).
+pub fn open_sink(
+    spec: &OutputSpec,
+    frame_size: (u32, u32),
+    fps: Option<(i32, i32)>,
+    input: Option<&mut FileInput>,
+) -> Result<Box<dyn FrameSink>, StreamError> {
+    match spec {
+        OutputSpec::Rtsp(address) => Ok(Box::new(rtsp::open(address, frame_size, fps)?)),
+        _ => Ok(Box::new(open_output(spec, frame_size, fps, input)?)),
+    }
 }
 
 /// Pushes every decoded audio buffer into the output as it arrives, then its end.
@@ -356,7 +439,7 @@ fn forward_audio(from: &AppSink, to: &AppSrc) {
 
 impl FrameSink for FileOutput {
     fn write(&mut self, frame: &Frame) -> Result<(), StreamError> {
-        let mut buffer = gst::Buffer::from_mut_slice(frame.image.data.clone());
+        let mut buffer = frame_buffer(frame);
         {
             let b = buffer.get_mut().expect("new buffer is writable");
             let period = self
@@ -422,99 +505,4 @@ fn stream_time(sample: &gst::Sample, pts: Option<gst::ClockTime>) -> Option<gst:
     let pts = pts?;
     let segment = sample.segment()?.downcast_ref::<gst::ClockTime>()?;
     segment.to_stream_time(pts).or(Some(pts))
-}
-
-/// Parses a launch description, naming a missing element and the package that has it.
-fn launch(description: &str) -> Result<gst::Pipeline, StreamError> {
-    let element = gst::parse::launch(description.trim()).map_err(|e| {
-        let message = e.message().to_string();
-        match message
-            .split('"')
-            .nth(1)
-            .filter(|_| message.starts_with("no element"))
-        {
-            Some(name) => StreamError::MissingElement {
-                element: name.to_string(),
-                package: package_of(name),
-            },
-            None => StreamError::Gstreamer(message),
-        }
-    })?;
-    element
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| StreamError::Gstreamer("description is not a pipeline".into()))
-}
-
-/// The Debian package that ships a GStreamer element we use.
-fn package_of(element: &str) -> &'static str {
-    match element {
-        "x264enc" => "gstreamer1.0-plugins-ugly",
-        "avenc_aac" => "gstreamer1.0-libav",
-        "h264parse" => "gstreamer1.0-plugins-bad",
-        "mp4mux" | "matroskamux" | "webmmux" | "vp8enc" => "gstreamer1.0-plugins-good",
-        _ => "gstreamer1.0-plugins-base",
-    }
-}
-
-fn element(pipeline: &gst::Pipeline, name: &str) -> Result<gst::Element, StreamError> {
-    pipeline
-        .by_name(name)
-        .ok_or_else(|| StreamError::Gstreamer(format!("pipeline has no element named {name}")))
-}
-
-fn appsrc(pipeline: &gst::Pipeline, name: &str) -> Result<AppSrc, StreamError> {
-    element(pipeline, name)?
-        .downcast::<AppSrc>()
-        .map_err(|_| StreamError::Gstreamer(format!("element {name} is not an appsrc")))
-}
-
-/// Why waiting on a bus ended without the message we wanted.
-enum BusEnd {
-    Error(String),
-    Eos,
-    Timeout,
-}
-
-/// Waits for `kind` (or an error, or end of stream) on `pipeline`'s bus.
-fn wait_for(
-    pipeline: &gst::Pipeline,
-    kind: gst::MessageType,
-    timeout: Duration,
-) -> Result<(), BusEnd> {
-    let bus = pipeline.bus().expect("a pipeline has a bus");
-    let deadline = Instant::now() + timeout;
-    let types = [kind, gst::MessageType::Error, gst::MessageType::Eos];
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        let Some(msg) = bus.timed_pop_filtered(
-            gst::ClockTime::from_nseconds(left.as_nanos() as u64),
-            &types,
-        ) else {
-            break;
-        };
-        match msg.view() {
-            gst::MessageView::Error(err) => return Err(BusEnd::Error(describe(err))),
-            _ if msg.type_() == kind => return Ok(()),
-            gst::MessageView::Eos(_) => return Err(BusEnd::Eos),
-            _ => {}
-        }
-    }
-    Err(BusEnd::Timeout)
-}
-
-/// The first error waiting on the bus, if any, without blocking.
-fn bus_error(pipeline: &gst::Pipeline) -> Option<String> {
-    let msg = pipeline.bus()?.pop_filtered(&[gst::MessageType::Error])?;
-    match msg.view() {
-        gst::MessageView::Error(err) => Some(describe(err)),
-        _ => None,
-    }
-}
-
-/// One line for a GStreamer error: the element and its message, not the debug dump.
-fn describe(err: &gst::message::Error) -> String {
-    let text = err.error().message().trim_end_matches('.').to_string();
-    match err.src() {
-        Some(src) => format!("{text} ({})", src.name()),
-        None => text,
-    }
 }

@@ -1,0 +1,267 @@
+//! Live streams with real clients: metapix-stream testsrc -> its RTSP server -> gst-launch's
+//! rtspsrc, reading back the frame counter stamped into every frame; clients that come and
+//! go; an RTSP input; one-line errors for missing cameras, unreachable streams, taken ports.
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use metapix::stamp;
+
+use crate::errors::fails_with;
+use crate::util::STREAM_BIN;
+
+/// Served frame side (`--view skeleton --size 256`).
+const SIDE: usize = 256;
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().unwrap().port()
+}
+
+/// Starts `metapix-stream INPUT OUTPUT ARGS...`, its stderr kept in `log`.
+fn start_stream(input: &str, output: &str, args: &[&str], log: &Path) -> Child {
+    Command::new(STREAM_BIN)
+        .args([input, output, "-q"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("metapix-stream starts")
+}
+
+/// Waits until something listens on `port` (the models load first).
+fn wait_for_server(port: u16, server: &mut Child, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = server.try_wait() {
+            panic!("server exited ({status}): {}", read(log));
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no server on {port}: {}",
+            read(log)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// Sends SIGINT, as Ctrl-C would.
+fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+/// Waits for `child` to exit, killing it and failing after `limit`.
+fn wait(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// What a client read: frames, and the counters stamped in them.
+struct Received {
+    frames: u64,
+    counters: Vec<u32>,
+}
+
+/// A real RTSP client (rtspsrc over TCP) decoding to grey frames, read on a thread.
+fn start_client(url: &str) -> (Child, JoinHandle<Received>) {
+    let mut child = Command::new("gst-launch-1.0")
+        .args(["-q", "rtspsrc", &format!("location={url}"), "latency=0"])
+        .args(["protocols=tcp", "!", "decodebin", "!", "videoconvert", "!"])
+        .args([
+            "video/x-raw,format=GRAY8",
+            "!",
+            "fdsink",
+            "fd=1",
+            "sync=false",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("gst-launch-1.0 runs (make setup installs gstreamer1.0-tools)");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut frame = vec![0u8; SIDE * SIDE];
+        let mut got = Received {
+            frames: 0,
+            counters: Vec::new(),
+        };
+        while stdout.read_exact(&mut frame).is_ok() {
+            got.frames += 1;
+            if let Some(s) = stamp::read_gray(&frame, SIDE as u32, SIDE as u32, SIDE) {
+                got.counters.push(s.counter);
+            }
+        }
+        got
+    });
+    (child, reader)
+}
+
+/// The number in the server's closing line `served N frames at URL`.
+fn served(log: &str) -> u64 {
+    log.lines()
+        .find_map(|l| l.strip_prefix("served ")?.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no 'served' line: {log}"))
+}
+
+#[test]
+fn testsrc_over_rtsp_reaches_a_real_client_and_both_stop_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, json) = (dir.path().join("server.log"), dir.path().join("stats.json"));
+    let port = free_port();
+    let url = format!("rtsp://127.0.0.1:{port}/metapix");
+    let args = ["--view", "skeleton", "--size", "256", "--stats"];
+    let mut server = start_stream(
+        "testsrc",
+        &url,
+        &[&args[..], &[json.to_str().unwrap()]].concat(),
+        &log,
+    );
+    wait_for_server(port, &mut server, &log);
+    let (mut client, reader) = start_client(&url);
+    std::thread::sleep(Duration::from_secs(5));
+    interrupt(&server);
+    let status = wait(&mut server, Duration::from_secs(30), "metapix-stream");
+    let log = read(&log);
+    assert!(status.success(), "metapix-stream: {status}: {log}");
+    // The client ends by itself: it got end-of-stream, not a dropped connection.
+    let client_status = wait(&mut client, Duration::from_secs(15), "the client");
+    let got = reader.join().unwrap();
+    let sent = served(&log);
+    println!(
+        "served {sent}, client decoded {} ({} stamps read); {log}",
+        got.frames,
+        got.counters.len()
+    );
+    assert!(client_status.success(), "client: {client_status}");
+    assert!(sent >= 50, "too few frames served in 5 s: {sent}");
+    assert!(
+        got.frames as f64 >= 0.9 * sent as f64,
+        "the client received {} of {sent} frames",
+        got.frames
+    );
+    // What arrived is what metapix made, in order.
+    assert!(got.counters.len() as f64 >= 0.9 * got.frames as f64);
+    assert!(got.counters.windows(2).all(|w| w[0] < w[1]));
+    let stats: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let (frames_in, out, dropped) = (
+        stats["frames_in"].as_u64().unwrap(),
+        stats["frames_out"].as_u64().unwrap(),
+        stats["frames_dropped"].as_u64().unwrap(),
+    );
+    assert_eq!(
+        frames_in,
+        out + dropped,
+        "every frame is written or counted"
+    );
+    assert!(stats["end_to_end"]["p95_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(stats["interrupted"], true);
+}
+
+#[test]
+fn rtsp_clients_come_and_go_and_an_rtsp_input_ends_with_its_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, relay_log) = (dir.path().join("server.log"), dir.path().join("relay.log"));
+    let relay_json = dir.path().join("relay.json");
+    let port = free_port();
+    let url = format!("rtsp://127.0.0.1:{port}/metapix");
+    let args = ["--view", "skeleton", "--size", "256"];
+    let mut server = start_stream("testsrc:320x240@15", &url, &args, &log);
+    wait_for_server(port, &mut server, &log);
+    // A client that stays, one that leaves early, and metapix itself reading the stream.
+    let (mut stays, stays_reader) = start_client(&url);
+    let (mut leaves, leaves_reader) = start_client(&url);
+    let relay_args = [&args[..], &["--stats", relay_json.to_str().unwrap()]].concat();
+    let mut relay = start_stream(&url, "null", &relay_args, &relay_log);
+    std::thread::sleep(Duration::from_secs(3));
+    leaves.kill().unwrap();
+    let _ = leaves.wait();
+    std::thread::sleep(Duration::from_secs(1));
+    let (mut late, late_reader) = start_client(&url);
+    std::thread::sleep(Duration::from_secs(3));
+    interrupt(&server);
+    assert!(wait(&mut server, Duration::from_secs(30), "server").success());
+    for (child, name) in [(&mut stays, "first client"), (&mut late, "late client")] {
+        assert!(
+            wait(child, Duration::from_secs(15), name).success(),
+            "{name}"
+        );
+    }
+    let (stays, leaves, late) = (
+        stays_reader.join().unwrap(),
+        leaves_reader.join().unwrap(),
+        late_reader.join().unwrap(),
+    );
+    println!(
+        "first {} frames, leaver {}, late {}",
+        stays.frames, leaves.frames, late.frames
+    );
+    assert!(stays.frames >= 60, "{}", stays.frames);
+    assert!(leaves.frames >= 15 && late.frames >= 15);
+    assert!(late.counters.first() > stays.counters.first());
+    // The stream metapix read ended with its server: a clean end, exit 0.
+    let status = wait(&mut relay, Duration::from_secs(30), "the relay");
+    assert!(status.success(), "relay: {status}: {}", read(&relay_log));
+    let stats: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&relay_json).unwrap()).unwrap();
+    assert!(stats["frames_out"].as_u64().unwrap() >= 30, "{stats}");
+}
+
+#[test]
+fn live_errors_are_one_line() {
+    fails_with(
+        STREAM_BIN,
+        &["v4l2:///dev/video-metapix-none", "null"],
+        "camera /dev/video-metapix-none not found",
+    );
+    fails_with(
+        STREAM_BIN,
+        &["testsrc", "v4l2:///dev/video-metapix-none"],
+        "modprobe v4l2loopback",
+    );
+    fails_with(STREAM_BIN, &["testsrc", "rtsp://127.0.0.1"], "rtsp://");
+    let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
+    if !desktop {
+        fails_with(STREAM_BIN, &["testsrc", "display"], "no desktop");
+    }
+    let closed = format!("rtsp://127.0.0.1:{}/nothing", free_port());
+    fails_with(
+        STREAM_BIN,
+        &[&closed, "null", "--view", "skeleton"],
+        &format!("cannot open {closed}"),
+    );
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "rtsp://127.0.0.1:{}/metapix",
+        taken.local_addr().unwrap().port()
+    );
+    fails_with(
+        STREAM_BIN,
+        &["testsrc", &url, "--view", "skeleton"],
+        "cannot serve",
+    );
+}
