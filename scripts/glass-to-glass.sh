@@ -5,7 +5,7 @@
 #   e.g. scripts/glass-to-glass.sh 20 --size 256            (the default avatar, lite, CPU)
 #        scripts/glass-to-glass.sh 20 --size 256 --view skeleton
 #
-# Serves `metapix-stream testsrc rtsp://127.0.0.1:PORT/metapix`, reads it with gst-launch's
+# Serves `metapix-stream testsrc rtsp://127.0.0.1:PORT/metapix` (INPUT=testsrc:640x480@60 for another rate), reads it with gst-launch's
 # rtspsrc latency=0 (scripts/glass-to-glass.py), which decodes the capture time stamped into
 # every frame and compares it with the clock when the decoded frame reaches it. Prints the
 # client's figures, then metapix's own (capture -> hand-off to the encoder, drops).
@@ -28,7 +28,7 @@ done
 width=$size
 [[ $view == side-by-side ]] && width=$((size * 3))
 
-"$bin" testsrc "$url" -q --stats "$out/stats.json" "$@" 2>"$out/server.log" &
+"$bin" "${INPUT:-testsrc}" "$url" -q --stats "$out/stats.json" "$@" 2>"$out/server.log" &
 server=$!
 trap 'kill -INT $server 2>/dev/null || true' EXIT
 for _ in $(seq 600); do
