@@ -47,11 +47,11 @@ mod tests {
     use super::*;
     use crate::skeleton::NUM_LANDMARKS;
 
-    /// A standing figure 100 px tall (joints spread from y 0 to 100).
+    /// A standing figure whose counted joints span 100 px (nose at y 0, ankles at y 100).
     fn figure(dx: f32) -> Skeleton {
         let mut points = [[0.0f32; 2]; NUM_LANDMARKS];
         for (i, p) in points.iter_mut().enumerate() {
-            *p = [50.0 + dx + (i % 3) as f32 * 10.0, i as f32 * 100.0 / 32.0];
+            *p = [50.0 + dx + (i % 3) as f32 * 10.0, i as f32 * 100.0 / 28.0];
         }
         Skeleton::from_points(&points)
     }
