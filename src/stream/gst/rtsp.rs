@@ -25,8 +25,9 @@ use crate::stream::{RtspAddress, StreamError};
 use crate::Frame;
 
 const SERVE_RTSP: &str = include_str!("../../../pipelines/serve-rtsp.gst");
-/// How long clients get to receive the end of the stream before the server closes.
-const EOS_GRACE: Duration = Duration::from_millis(500);
+/// How long clients get at most to receive the end of the stream and leave before the
+/// server closes their connections.
+const EOS_GRACE: Duration = Duration::from_secs(5);
 
 /// The media being served, while a client watches.
 #[derive(Default)]
@@ -165,8 +166,16 @@ impl FrameSink for RtspOutput {
         let frames = self.served.lock().expect("served media").frames.take();
         if let Some(src) = frames {
             let _ = src.end_of_stream();
-            // The media sends RTCP BYE once the end has gone through the payloader.
-            std::thread::sleep(EOS_GRACE);
+            // The media sends RTCP BYE once the end has gone through the payloader; clients
+            // then tear down and leave. Wait for them (a loaded machine takes a while), up
+            // to a limit, so that none is cut off before it has seen the end.
+            let deadline = std::time::Instant::now() + EOS_GRACE;
+            std::thread::sleep(Duration::from_millis(100));
+            while !self.server.client_filter(None).is_empty()
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
         let count = self.served.lock().expect("served media").count;
         eprintln!("served {count} frames at {}", self.url);
