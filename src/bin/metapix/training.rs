@@ -1,6 +1,6 @@
 //! The commands that learn initializations and measure them: pretrain, meta-train, eval.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use metapix::cli;
 use metapix::jobs::dataset;
@@ -262,16 +262,14 @@ impl EvalArgs {
         }
         let records = job.run(&mut cli::progress("metapix eval", quiet))?;
         let names: Vec<String> = job.inits.iter().map(|(n, _)| n.clone()).collect();
-        let table = eval::markdown(&records, &names);
         let json = serde_json::to_vec_pretty(&records)?;
         metapix::fsutil::write_atomic(&self.out, &json)?;
+        eprintln!("wrote {}", self.out.display());
         let table_path = self
             .table
             .clone()
             .unwrap_or_else(|| self.out.with_extension("md"));
-        metapix::fsutil::write_atomic(&table_path, table.as_bytes())?;
-        println!("{table}");
-        eprintln!("wrote {} and {}", self.out.display(), table_path.display());
+        write_table(&records, &names, &table_path)?;
         // The figures are safe on disk: a missing font costs the plots, not the run.
         match plot::write_plots(&records, &names, &self.out.with_extension("")) {
             Ok(paths) => paths
@@ -281,6 +279,15 @@ impl EvalArgs {
         }
         Ok(())
     }
+}
+
+/// Writes the Markdown table of `records` to `path` and prints it.
+fn write_table(records: &[eval::EvalRecord], names: &[String], path: &Path) -> anyhow::Result<()> {
+    let table = eval::markdown(records, names);
+    metapix::fsutil::write_atomic(path, table.as_bytes())?;
+    println!("{table}");
+    eprintln!("wrote {}", path.display());
+    Ok(())
 }
 
 /// `metapix report`.
@@ -315,11 +322,7 @@ impl ReportArgs {
             .out
             .clone()
             .unwrap_or_else(|| self.results.with_extension(""));
-        let table = eval::markdown(&records, &names);
-        let table_path = stem.with_extension("md");
-        metapix::fsutil::write_atomic(&table_path, table.as_bytes())?;
-        println!("{table}");
-        eprintln!("wrote {}", table_path.display());
+        write_table(&records, &names, &stem.with_extension("md"))?;
         for path in plot::write_plots(&records, &names, &stem)? {
             eprintln!("wrote {}", path.display());
         }
