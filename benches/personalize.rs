@@ -9,6 +9,7 @@ use metapix::model::device::{self, DeviceChoice};
 use metapix::model::discriminator::{PatchGan, PatchGanConfig};
 use metapix::model::{Pose2Im, Pose2ImConfig};
 use metapix::render::NUM_PARTS;
+use metapix::train::rates::LayerRates;
 use metapix::train::{personalize, PersonalizeConfig, Shots};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
@@ -42,8 +43,13 @@ fn time_one(preset: &str, size: i64, device: Device, bf16: bool) -> Vec<f64> {
             };
             sync();
             let start = Instant::now();
-            let run =
-                || personalize(&generator, &gen_vs, &disc, &disc_vs, &shots, &config).unwrap();
+            let uniform = LayerRates::default();
+            let run = || {
+                personalize(
+                    &generator, &gen_vs, &disc, &disc_vs, &shots, &config, &uniform,
+                )
+                .unwrap()
+            };
             let log = if bf16 {
                 tch::autocast(true, run)
             } else {

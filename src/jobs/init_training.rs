@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use serde::Serialize;
 use serde_json::json;
 use tch::nn::VarStore;
 use tch::{Device, Tensor};
@@ -22,6 +23,7 @@ use crate::model::discriminator::PatchGan;
 use crate::model::Pose2Im;
 use crate::progress::Progress;
 use crate::rng::SplitMix64;
+use crate::train::rates::{LayerRates, RateLearner};
 use crate::train::reptile::{reptile_step, reptile_step_grouped, GroupedFast, Pair, ReptileConfig};
 use crate::train::{personalize_with_progress, PersonalizeConfig, Shots};
 
@@ -78,9 +80,16 @@ fn pair(m: Models) -> Pair {
     }
 }
 
-fn save(path: &Path, p: &Pair, size: u32, training: serde_json::Value) -> Result<(), JobError> {
+fn save(
+    path: &Path,
+    p: &Pair,
+    rates: &LayerRates,
+    size: u32,
+    training: serde_json::Value,
+) -> Result<(), JobError> {
     let mut meta = CheckpointMeta::new(p.generator.config, size);
     meta.discriminator = Some(p.discriminator.config);
+    meta.inner_lr = rates.clone();
     meta.training = training;
     checkpoint::save_with_discriminator(path, &p.gen_vs, Some(&p.disc_vs), &meta)?;
     Ok(())
@@ -116,7 +125,9 @@ impl PretrainJob {
         let models = (&p.generator, &p.gen_vs, &p.discriminator, &p.disc_vs);
         progress.set_total(Some(self.config.steps as u64));
         let started = Instant::now();
-        let log = personalize_with_progress(models, &all, &self.config, &mut |n| {
+        // Joint training steps every layer alike, whatever rates the init carries.
+        let uniform = LayerRates::default();
+        let log = personalize_with_progress(models, &all, &self.config, &uniform, &mut |n| {
             progress.update(n as u64)
         })
         .map_err(|e| JobError::InvalidArgument(format!("training failed: {e}")))?;
@@ -132,7 +143,7 @@ impl PretrainJob {
             "seconds": started.elapsed().as_secs_f64(),
             "final_l1": l1,
         });
-        save(&self.out, &p, size, training)?;
+        save(&self.out, &p, &uniform, size, training)?;
         Ok(l1)
     }
 }
@@ -143,6 +154,16 @@ enum Fast {
     Grouped(GroupedFast),
 }
 
+/// Meta-learning personalization's per-layer learning rates beside the weights
+/// ([`crate::train::rates`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RateLearning {
+    /// Adam's step on each log-multiplier per meta-iteration.
+    pub lr: f64,
+    /// Other frames of each task's person its personalized weights are scored on.
+    pub query_frames: usize,
+}
+
 /// `metapix meta-train`: Reptile across people.
 #[derive(Debug, Clone)]
 pub struct MetaTrainJob {
@@ -150,6 +171,8 @@ pub struct MetaTrainJob {
     pub out: PathBuf,
     pub init: Init,
     pub config: ReptileConfig,
+    /// Learn the layer rates too (else the init's, uniform for most, stay as they are).
+    pub learn_rates: Option<RateLearning>,
     pub device: DeviceChoice,
     /// Continue the run saved in `out` from the iteration it reached.
     pub resume: bool,
@@ -185,7 +208,19 @@ impl MetaTrainJob {
         } else {
             (self.init.clone(), 0)
         };
-        let mut meta = pair(init.build(device)?);
+        if self.learn_rates.is_some() && c.inner.adversarial {
+            return Err(JobError::InvalidArgument(
+                "learning layer rates needs the L1 inner loop (leave out --gan)".into(),
+            ));
+        }
+        let models = init.build(device)?;
+        let mut rates = models.rates.clone();
+        let mut meta = pair(models);
+        let mut learner = self.learn_rates.map(|l| {
+            let names = meta.gen_vs.variables().into_keys().collect::<Vec<_>>();
+            RateLearner::new(&rates, &names, l.lr)
+        });
+        let query_frames = self.learn_rates.map_or(0, |l| l.query_frames);
         // L1-only tasks run side by side in one grouped generator; GAN tasks one by one.
         let mut fast = if c.inner.adversarial {
             let fast_gen_vs = VarStore::new(device);
@@ -216,6 +251,7 @@ impl MetaTrainJob {
                 "identities": self.data.targets.len(),
                 "frames_per_identity": self.data.frames_per_identity,
                 "config": self.config,
+                "learn_rates": self.learn_rates,
                 "iteration": iteration,
             })
         };
@@ -227,36 +263,77 @@ impl MetaTrainJob {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
-            let tasks: Vec<Shots> = (0..c.meta_batch)
+            let (tasks, queries): (Vec<Shots>, Vec<Shots>) = (0..c.meta_batch)
                 .map(|_| {
                     let pool = &pools[rng.below(pools.len())];
-                    let k: Vec<i64> = (0..c.inner.shots)
-                        .map(|_| rng.below(pool.len()) as i64)
-                        .collect();
-                    pool.select(&Tensor::from_slice(&k).to_device(device))
+                    let (k, q) = task_frames(pool.len(), c.inner.shots, query_frames, &mut rng);
+                    let select =
+                        |i: Vec<i64>| pool.select(&Tensor::from_slice(&i).to_device(device));
+                    (select(k), select(q))
                 })
-                .collect();
+                .unzip();
+            let queries = if query_frames == 0 {
+                &[][..]
+            } else {
+                &queries[..]
+            };
             let eps = c.eps_at(iteration);
             let seed = iteration as u64;
-            let l1 = match &mut fast {
-                Fast::OneByOne(fast) => reptile_step(&mut meta, fast, &tasks, &c.inner, eps, seed),
-                Fast::Grouped(fast) => {
-                    reptile_step_grouped(&mut meta, fast, &tasks, &c.inner, eps, seed)
+            let outcome = match &mut fast {
+                Fast::OneByOne(fast) => {
+                    reptile_step(&mut meta, fast, &tasks, &c.inner, &rates, eps, seed)
                 }
+                Fast::Grouped(fast) => reptile_step_grouped(
+                    &mut meta, fast, &tasks, queries, &c.inner, &rates, eps, seed,
+                ),
             }
             .map_err(|e| JobError::InvalidArgument(format!("training failed: {e}")))?;
-            let mean = l1.iter().sum::<f64>() / l1.len() as f64;
-            let line = json!({"iteration": iteration + 1, "eps": eps, "inner_l1": mean,
-                              "seconds": started.elapsed().as_secs_f64()});
+            if let (Some(learner), Some(h)) = (&mut learner, &outcome.hypergradient) {
+                learner.update(h);
+                rates = learner.rates();
+            }
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+            let mut line = json!({"iteration": iteration + 1, "eps": eps,
+                                  "inner_l1": mean(&outcome.last_l1),
+                                  "seconds": started.elapsed().as_secs_f64()});
+            if learner.is_some() {
+                let (lo, hi) = rates
+                    .iter()
+                    .fold((f64::MAX, f64::MIN), |(lo, hi), (_, &m)| {
+                        (lo.min(m), hi.max(m))
+                    });
+                line["query_l1"] = json!(mean(&outcome.query_l1));
+                line["rate_range"] = json!([lo, hi]);
+            }
             writeln!(log, "{line}").map_err(JobError::write(&self.log_path()))?;
             done = iteration + 1;
             progress.update(done as u64);
             if done % self.checkpoint_every.max(1) == 0 {
-                save(&self.out, &meta, size, training(done))?;
+                save(&self.out, &meta, &rates, size, training(done))?;
             }
         }
         progress.finish(done as u64);
-        save(&self.out, &meta, size, training(done))?;
+        save(&self.out, &meta, &rates, size, training(done))?;
         Ok(done)
     }
+}
+
+/// A task's K frames from a pool of `pool` (drawn with replacement, as the paper's tasks
+/// are) and `queries` other frames of the same person to score it on (from the frames not
+/// drawn, unless there are none).
+fn task_frames(
+    pool: usize,
+    shots: usize,
+    queries: usize,
+    rng: &mut SplitMix64,
+) -> (Vec<i64>, Vec<i64>) {
+    let k: Vec<i64> = (0..shots).map(|_| rng.below(pool) as i64).collect();
+    let mut others: Vec<i64> = (0..pool as i64).filter(|i| !k.contains(i)).collect();
+    if others.is_empty() {
+        others = k.clone();
+    }
+    let q = (0..queries)
+        .map(|_| others[rng.below(others.len())])
+        .collect();
+    (k, q)
 }

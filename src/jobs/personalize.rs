@@ -17,6 +17,7 @@ use crate::model::device::{self, DeviceChoice};
 use crate::model::discriminator::{PatchGan, PatchGanConfig};
 use crate::model::{Builtin, Pose2Im, Pose2ImConfig, DEFAULT_AVATAR, METAPIX_INIT};
 use crate::render::NUM_PARTS;
+use crate::train::rates::LayerRates;
 use crate::train::{data, personalize, PersonalizeConfig};
 
 /// Held-out frames scored at most (spread over the last 15%).
@@ -75,6 +76,8 @@ pub struct Models {
     pub generator: Pose2Im,
     pub disc_vs: VarStore,
     pub discriminator: PatchGan,
+    /// The init's per-layer learning-rate multipliers (uniform unless meta-learned).
+    pub rates: LayerRates,
     pub init_name: String,
 }
 
@@ -92,6 +95,7 @@ impl Models {
             &self.disc_vs,
             shots,
             config,
+            &self.rates,
         )
         .map_err(|e| JobError::InvalidArgument(format!("training failed: {e}")))
     }
@@ -103,19 +107,27 @@ impl Init {
     /// the generator.
     pub fn build(&self, device: Device) -> Result<Models, JobError> {
         let channels = NUM_PARTS as i64;
-        let (gen_vs, generator, init_name, stored) = match self {
+        let (gen_vs, generator, init_name, stored, rates) = match self {
             Init::Checkpoint(path) => {
                 let l = checkpoint::load_all(path, device)?;
                 let name = path.display().to_string();
-                (l.gen_vs, l.generator, name, l.discriminator)
-            }
-            Init::Builtin(builtin) => {
-                let l = builtin.load(device)?;
                 (
                     l.gen_vs,
                     l.generator,
-                    builtin.name.to_string(),
+                    name,
                     l.discriminator,
+                    l.meta.inner_lr,
+                )
+            }
+            Init::Builtin(builtin) => {
+                let l = builtin.load(device)?;
+                let name = builtin.name.to_string();
+                (
+                    l.gen_vs,
+                    l.generator,
+                    name,
+                    l.discriminator,
+                    l.meta.inner_lr,
                 )
             }
             Init::Random(preset) => {
@@ -124,7 +136,8 @@ impl Init {
                 })?;
                 let vs = VarStore::new(device);
                 let model = Pose2Im::new(&vs.root(), config);
-                (vs, model, format!("random {preset}"), None)
+                let name = format!("random {preset}");
+                (vs, model, name, None, LayerRates::default())
             }
         };
         let (disc_vs, discriminator) = stored.unwrap_or_else(|| {
@@ -138,6 +151,7 @@ impl Init {
             generator,
             disc_vs,
             discriminator,
+            rates,
             init_name,
         })
     }
@@ -185,6 +199,7 @@ impl PersonalizeJob {
             "target": info.source,
             "shots": shots,
             "config": self.config,
+            "layer_rates": m.rates,
             "held_out": {"frames": tests.len(), "l1_before": before.0, "psnr_before": before.1,
                          "l1_after": after.0, "psnr_after": after.1},
         });

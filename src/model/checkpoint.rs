@@ -14,6 +14,7 @@ use super::discriminator::{PatchGan, PatchGanConfig};
 use super::pose2im::{Pose2Im, Pose2ImConfig};
 use crate::normalize::NormStats;
 use crate::render::POSE_MAP_FORMAT;
+use crate::train::rates::LayerRates;
 
 /// Identifies this layout of checkpoint files.
 pub const CHECKPOINT_FORMAT: &str = "metapix-checkpoint-v1";
@@ -37,6 +38,10 @@ pub struct CheckpointMeta {
     /// `discriminator.*`): meta-learned initializations carry one, as Reptile updates both.
     #[serde(default)]
     pub discriminator: Option<PatchGanConfig>,
+    /// Personalization's learning-rate multiplier per generator tensor, meta-learned with
+    /// the weights ([`crate::train::rates`]); absent means uniform.
+    #[serde(default, skip_serializing_if = "LayerRates::is_uniform")]
+    pub inner_lr: LayerRates,
 }
 
 impl CheckpointMeta {
@@ -50,6 +55,7 @@ impl CheckpointMeta {
             normalization: None,
             training: serde_json::Value::Null,
             discriminator: None,
+            inner_lr: LayerRates::default(),
         }
     }
 }

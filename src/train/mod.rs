@@ -7,6 +7,7 @@
 
 pub mod data;
 pub mod metrics;
+pub mod rates;
 pub mod reptile;
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ use tch::{Kind, Reduction, Tensor};
 use crate::model::discriminator::PatchGan;
 use crate::model::Pose2Im;
 use crate::rng::SplitMix64;
+use rates::{scaled_step, LayerRates};
 
 /// The personalization budget and optimizer (defaults: the MetaPix paper's budget and
 /// schedule, with L1 alone and 3x its learning rate: its GAN terms lost 0.9-1.3 dB at K 5,
@@ -114,7 +116,8 @@ fn lsgan(scores: &Tensor, target: f64) -> Tensor {
 }
 
 /// Trains `generator` and `discriminator` (their variables in `gen_vs` and `disc_vs`) on
-/// `shots` for `config.steps` steps with fresh Adam optimizers.
+/// `shots` for `config.steps` steps with fresh Adam optimizers, each generator tensor at
+/// its multiple of the learning rate in `rates` (an init's meta-learned ones, or uniform).
 pub fn personalize(
     generator: &Pose2Im,
     gen_vs: &nn::VarStore,
@@ -122,9 +125,10 @@ pub fn personalize(
     disc_vs: &nn::VarStore,
     shots: &Shots,
     config: &PersonalizeConfig,
+    rates: &LayerRates,
 ) -> Result<TrainLog, tch::TchError> {
     let models = (generator, gen_vs, discriminator, disc_vs);
-    personalize_with_progress(models, shots, config, &mut |_| {})
+    personalize_with_progress(models, shots, config, rates, &mut |_| {})
 }
 
 /// [`personalize`], calling `on_step` with the number of steps done after each one (long
@@ -138,8 +142,10 @@ pub fn personalize_with_progress(
     ),
     shots: &Shots,
     config: &PersonalizeConfig,
+    rates: &LayerRates,
     on_step: &mut dyn FnMut(usize),
 ) -> Result<TrainLog, tch::TchError> {
+    let scaled = rates.scaled_tensors(gen_vs);
     let adam = nn::Adam::default().beta1(config.beta1);
     let mut gen_opt = adam.build(gen_vs, config.lr)?;
     let mut disc_opt = adam.build(disc_vs, config.lr)?;
@@ -158,7 +164,7 @@ pub fn personalize_with_progress(
         let fake = generator.forward(&pose);
         if !config.adversarial {
             let l1 = fake.l1_loss(&real, Reduction::Mean);
-            gen_opt.backward_step(&(&l1 * config.l1_weight));
+            scaled_step(&scaled, || gen_opt.backward_step(&(&l1 * config.l1_weight)));
             let l1 = l1.double_value(&[]);
             log.generator.push(l1 * config.l1_weight);
             log.discriminator.push(0.0);
@@ -193,7 +199,7 @@ pub fn personalize_with_progress(
         let l1 = fake.l1_loss(&real, Reduction::Mean);
         let g_loss =
             adv / scales + fm * (config.feature_matching_weight / scales) + &l1 * config.l1_weight;
-        gen_opt.backward_step(&g_loss);
+        scaled_step(&scaled, || gen_opt.backward_step(&g_loss));
 
         log.generator.push(g_loss.double_value(&[]));
         log.discriminator.push(d_loss.double_value(&[]));

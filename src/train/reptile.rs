@@ -4,12 +4,13 @@
 //! update moves the meta-weights of the generator and the discriminator towards the
 //! average of the personalized ones, by a step size annealed linearly to 0.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module, OptimizerConfig, VarStore};
 use tch::{Device, Kind, Reduction, Tensor};
 
+use super::rates::{scaled_step, LayerRates};
 use super::{personalize, PersonalizeConfig, Shots};
 use crate::model::discriminator::PatchGan;
 use crate::model::{split_groups, Pose2Im, Pose2ImConfig};
@@ -43,17 +44,30 @@ pub struct Pair {
     pub discriminator: PatchGan,
 }
 
+/// What one outer update saw.
+#[derive(Debug, Clone, Default)]
+pub struct StepOutcome {
+    /// Each task's L1 at its last inner step.
+    pub last_l1: Vec<f64>,
+    /// Each task's L1 on its query frames after personalization (when it had queries).
+    pub query_l1: Vec<f64>,
+    /// `d L_query / d log m` of each generator tensor's rate multiplier, summed over the
+    /// tasks, to first order (when they had queries; see [`super::rates`]).
+    pub hypergradient: Option<BTreeMap<String, f64>>,
+}
+
 /// One outer update: personalizes a copy of `meta` on each of `tasks` (`seed` makes each
-/// task's frame order differ), then moves `meta` by `eps` towards their mean. Returns each
-/// task's L1 at its last inner step.
+/// task's frame order differ) at the layer `rates`, then moves `meta` by `eps` towards
+/// their mean.
 pub fn reptile_step(
     meta: &mut Pair,
     fast: &mut Pair,
     tasks: &[Shots],
     inner: &PersonalizeConfig,
+    rates: &LayerRates,
     eps: f64,
     seed: u64,
-) -> Result<Vec<f64>, tch::TchError> {
+) -> Result<StepOutcome, tch::TchError> {
     let mut sum_g = zeros_like(&meta.gen_vs);
     let mut sum_d = zeros_like(&meta.disc_vs);
     let mut last_l1 = Vec::with_capacity(tasks.len());
@@ -71,6 +85,7 @@ pub fn reptile_step(
             &fast.disc_vs,
             task,
             &config,
+            rates,
         )?;
         last_l1.push(log.l1.last().copied().unwrap_or(f64::NAN));
         accumulate(&mut sum_g, &fast.gen_vs);
@@ -79,7 +94,10 @@ pub fn reptile_step(
     let scale = eps / tasks.len().max(1) as f64;
     move_towards(&meta.gen_vs, &sum_g, tasks.len(), scale);
     move_towards(&meta.disc_vs, &sum_d, tasks.len(), scale);
-    Ok(last_l1)
+    Ok(StepOutcome {
+        last_l1,
+        ..StepOutcome::default()
+    })
 }
 
 /// The inner loops' seed for task `i` of the outer step seeded `seed`.
@@ -108,19 +126,30 @@ impl GroupedFast {
 /// frames, learning rates and Adam updates its task would see alone, so the result is
 /// [`reptile_step`]'s up to float rounding. The discriminator is untouched, as L1-only
 /// personalization leaves it.
+///
+/// With `queries` (other frames of each task's person, one set per task), the personalized
+/// weights are also scored on them, giving the hypergradient of the layer rates.
+#[allow(clippy::too_many_arguments)]
 pub fn reptile_step_grouped(
     meta: &mut Pair,
     fast: &GroupedFast,
     tasks: &[Shots],
+    queries: &[Shots],
     inner: &PersonalizeConfig,
+    rates: &LayerRates,
     eps: f64,
     seed: u64,
-) -> Result<Vec<f64>, tch::TchError> {
+) -> Result<StepOutcome, tch::TchError> {
     let groups = fast.generator.groups;
-    if inner.adversarial || tasks.len() as i64 != groups {
+    if inner.adversarial
+        || tasks.len() as i64 != groups
+        || !(queries.is_empty() || queries.len() == tasks.len())
+    {
         return Err(tch::TchError::Shape(format!(
-            "a grouped Reptile step takes {groups} L1-only tasks, got {} (adversarial: {})",
+            "a grouped Reptile step takes {groups} L1-only tasks and as many query sets or \
+             none, got {} and {} (adversarial: {})",
             tasks.len(),
+            queries.len(),
             inner.adversarial
         )));
     }
@@ -133,6 +162,7 @@ pub fn reptile_step_grouped(
     });
     let adam = nn::Adam::default().beta1(inner.beta1);
     let mut opt = adam.build(&fast.vs, inner.lr)?;
+    let scaled = rates.scaled_tensors(&fast.vs);
     let mut rngs: Vec<SplitMix64> = (0..tasks.len())
         .map(|i| SplitMix64::new(task_seed(seed, i)))
         .collect();
@@ -168,8 +198,16 @@ pub fn reptile_step_grouped(
             });
             last_l1 = Vec::<f64>::try_from(per_task.to_kind(Kind::Double))?;
         }
-        opt.backward_step(&(l1 * (inner.l1_weight * groups as f64)));
+        scaled_step(&scaled, || {
+            opt.backward_step(&(l1 * (inner.l1_weight * groups as f64)))
+        });
     }
+    let (query_l1, hypergradient) = if queries.is_empty() {
+        (Vec::new(), None)
+    } else {
+        let (l1, h) = query_hypergradient(fast, &meta_vars, queries, &mut opt)?;
+        (l1, Some(h))
+    };
     tch::no_grad(|| {
         for (name, t) in fast.vs.variables() {
             let mut m = meta_vars[&name].shallow_clone();
@@ -177,7 +215,60 @@ pub fn reptile_step_grouped(
             let _ = m.f_add_(&((mean - &m) * eps));
         }
     });
-    Ok(last_l1)
+    Ok(StepOutcome {
+        last_l1,
+        query_l1,
+        hypergradient,
+    })
+}
+
+/// Scores each group's personalized weights on its task's `queries` and returns each
+/// task's query L1 and the rate hypergradient: per tensor, the query loss's gradient dotted
+/// with the move from the meta-weights, summed over groups.
+fn query_hypergradient(
+    fast: &GroupedFast,
+    meta_vars: &HashMap<String, Tensor>,
+    queries: &[Shots],
+    opt: &mut nn::Optimizer,
+) -> Result<(Vec<f64>, BTreeMap<String, f64>), tch::TchError> {
+    let groups = fast.generator.groups;
+    let frames = queries[0].len() as i64;
+    let poses: Vec<&Tensor> = queries.iter().map(|q| &q.poses).collect();
+    let reals: Vec<&Tensor> = queries.iter().map(|q| &q.images).collect();
+    let real = Tensor::cat(&reals, 1);
+    let fake = fast.generator.forward(&Tensor::cat(&poses, 1));
+    opt.zero_grad();
+    // Summed over groups, each group's gradient is that of its own mean L1.
+    (fake.l1_loss(&real, Reduction::Mean) * groups as f64).backward();
+    let per_task = tch::no_grad(|| {
+        (&fake - &real).abs().view([frames, groups, -1]).mean_dim(
+            [0, 2].as_slice(),
+            false,
+            Kind::Float,
+        )
+    });
+    let hypergradient = tch::no_grad(|| {
+        fast.vs
+            .variables()
+            .into_iter()
+            .map(|(name, t)| {
+                let grad = t.grad();
+                if !grad.defined() {
+                    return (name, 0.0);
+                }
+                let moved = split_groups(&t, groups) - meta_vars[&name].unsqueeze(0);
+                let h = (split_groups(&grad, groups) * moved)
+                    .sum(Kind::Double)
+                    .double_value(&[]);
+                (name, h)
+            })
+            .collect()
+    });
+    opt.zero_grad();
+    Ok((
+        Vec::<f64>::try_from(per_task.to_kind(Kind::Double))?,
+        hypergradient,
+    ))
 }
 
 fn zeros_like(vs: &VarStore) -> HashMap<String, Tensor> {
@@ -265,8 +356,22 @@ mod tests {
         let mut before_vs = VarStore::new(Device::Cpu);
         let _shape = Pose2Im::new(&before_vs.root(), together.generator.config);
         before_vs.copy(&one_by_one.gen_vs).unwrap();
-        let l1_seq = reptile_step(&mut one_by_one, &mut fast, &tasks, &inner, 0.7, 5).unwrap();
-        let l1_grp = reptile_step_grouped(&mut together, &grouped, &tasks, &inner, 0.7, 5).unwrap();
+        let uniform = LayerRates::default();
+        let l1_seq = reptile_step(&mut one_by_one, &mut fast, &tasks, &inner, &uniform, 0.7, 5)
+            .unwrap()
+            .last_l1;
+        let l1_grp = reptile_step_grouped(
+            &mut together,
+            &grouped,
+            &tasks,
+            &[],
+            &inner,
+            &uniform,
+            0.7,
+            5,
+        )
+        .unwrap()
+        .last_l1;
         // Grouped and plain convolutions round differently, and Adam's normalization turns
         // that noise on near-zero gradients into steps of up to its learning rate, of either
         // sign (biases that instance norm cancels get nothing else). So single weights may
@@ -308,7 +413,61 @@ mod tests {
             adversarial: true,
             ..inner
         };
-        assert!(reptile_step_grouped(&mut together, &grouped, &tasks, &gan, 0.7, 5).is_err());
+        assert!(
+            reptile_step_grouped(&mut together, &grouped, &tasks, &[], &gan, &uniform, 0.7, 5)
+                .is_err()
+        );
+    }
+
+    fn random_shots(n: i64) -> Shots {
+        Shots {
+            poses: Tensor::rand([n, 4, 32, 32], (Kind::Float, Device::Cpu)),
+            images: Tensor::rand([n, 3, 32, 32], (Kind::Float, Device::Cpu)) * 2.0 - 1.0,
+        }
+    }
+
+    #[test]
+    fn the_rate_hypergradient_is_how_the_query_loss_moves_with_a_rate() {
+        let tasks = [random_shots(3), random_shots(3)];
+        let queries = [random_shots(2), random_shots(2)];
+        // One inner step: Adam's first step does not depend on the rates, so the
+        // first-order hypergradient is the exact derivative in log m.
+        let inner = PersonalizeConfig {
+            steps: 1,
+            batch: 2,
+            constant_steps: 1,
+            adversarial: false,
+            ..PersonalizeConfig::default()
+        };
+        let mut meta = pair(1);
+        let grouped = GroupedFast::new(meta.generator.config, 2, Device::Cpu);
+        // eps 0 leaves the meta-weights where they are, so every call starts alike.
+        let mut step = |rates: &LayerRates| {
+            reptile_step_grouped(&mut meta, &grouped, &tasks, &queries, &inner, rates, 0.0, 9)
+                .unwrap()
+        };
+        let outcome = step(&LayerRates::default());
+        let h = outcome.hypergradient.expect("queries give a hypergradient");
+        assert_eq!(outcome.query_l1.len(), 2);
+        // Each tensor's hypergradient against central differences of the query loss in its
+        // log-rate; biases that instance norm cancels have neither.
+        let delta: f64 = 0.05;
+        let mut query_loss = |name: &String, log_m: f64| {
+            let rates = LayerRates::new(BTreeMap::from([(name.clone(), log_m.exp())]));
+            step(&rates).query_l1.iter().sum::<f64>()
+        };
+        let (mut dot, mut hh, mut ff) = (0.0, 0.0, 0.0);
+        for (name, &dl) in h.iter().filter(|(_, dl)| dl.abs() > 1e-5) {
+            let slope = (query_loss(name, delta) - query_loss(name, -delta)) / (2.0 * delta);
+            println!("{name}: hypergradient {dl:.6}, finite difference {slope:.6}");
+            (dot, hh, ff) = (dot + dl * slope, hh + dl * dl, ff + slope * slope);
+        }
+        assert!(hh > 1e-8, "no hypergradient: {h:?}");
+        let cosine = dot / (hh * ff).sqrt();
+        assert!(
+            cosine > 0.95,
+            "hypergradients and finite differences: cosine {cosine}"
+        );
     }
 
     #[test]
@@ -345,6 +504,7 @@ mod tests {
             &mut fast,
             std::slice::from_ref(&task),
             &inner,
+            &LayerRates::default(),
             0.0,
             0,
         )
@@ -358,6 +518,7 @@ mod tests {
             &mut fast,
             std::slice::from_ref(&task),
             &inner,
+            &LayerRates::default(),
             1.0,
             0,
         )
@@ -371,6 +532,7 @@ mod tests {
             &mut fast,
             std::slice::from_ref(&task),
             &inner,
+            &LayerRates::default(),
             0.5,
             0,
         )

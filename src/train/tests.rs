@@ -58,7 +58,16 @@ fn personalization_improves_held_out_frames_of_the_same_person() {
         adversarial: true,
         ..PersonalizeConfig::default()
     };
-    let log = personalize(&generator, &gen_vs, &disc, &disc_vs, &shots, &config).unwrap();
+    let log = personalize(
+        &generator,
+        &gen_vs,
+        &disc,
+        &disc_vs,
+        &shots,
+        &config,
+        &LayerRates::default(),
+    )
+    .unwrap();
     let after = score(&generator, &test);
     println!(
         "held-out frames: L1 {:.4} -> {:.4}, PSNR {:.2} -> {:.2} dB; training L1 {:.4} -> {:.4}",
@@ -116,6 +125,7 @@ fn l1_only_training_fits_the_shots_and_leaves_the_discriminator_alone() {
         &disc_vs,
         &shots,
         &config,
+        &LayerRates::default(),
     )
     .unwrap();
     let (first, last) = (log.l1[0], *log.l1.last().unwrap());

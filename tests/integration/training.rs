@@ -153,6 +153,56 @@ fn pretrain_meta_train_resume_eval_and_personalize() {
     ]
     .concat());
     assert!(said.contains("held-out"), "{said}");
+
+    // Layer rates meta-learned beside the weights travel in the checkpoint, and
+    // personalization from it steps with them.
+    let rated = d("rated.safetensors");
+    ok(&[
+        &["meta-train", &train, "--init", &meta_out][..],
+        &[
+            "--meta-iterations",
+            "3",
+            "--meta-batch",
+            "2",
+            "--shots",
+            "3",
+        ],
+        &[
+            "--steps",
+            "2",
+            "--batch",
+            "2",
+            "--learn-rates",
+            "--rates-lr",
+            "0.5",
+        ],
+        &["--query-frames", "2", "--out", &rated],
+        &cpu,
+    ]
+    .concat());
+    let learned = metapix::model::checkpoint::read_meta(std::path::Path::new(&rated))
+        .unwrap()
+        .inner_lr;
+    let rates: Vec<f64> = learned.iter().map(|(_, &m)| m).collect();
+    assert!(
+        rates.len() > 10 && rates.iter().any(|&m| (m - 1.0).abs() > 0.3),
+        "{learned:?}"
+    );
+    let log = std::fs::read_to_string(d("rated.log.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert!(last["query_l1"].as_f64().unwrap() > 0.0, "{last}");
+    let personalized = d("rated-me.safetensors");
+    ok(&[
+        &["personalize", &target, "--init", &rated, "--shots", "3"][..],
+        &["--steps", "2", "--batch", "2", "--out", &personalized],
+        &cpu,
+    ]
+    .concat());
+    let meta = metapix::model::checkpoint::read_meta(std::path::Path::new(&personalized)).unwrap();
+    assert_eq!(
+        meta.training["layer_rates"],
+        serde_json::to_value(&learned).unwrap()
+    );
 }
 
 /// `eval --pck` with the real pose model: the default avatar, driven by a synthetic dancer's

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use metapix::cli;
 use metapix::jobs::dataset;
 use metapix::jobs::eval::{self, plot, EvalJob};
-use metapix::jobs::init_training::{MetaTrainJob, PretrainJob, TrainingData};
+use metapix::jobs::init_training::{MetaTrainJob, PretrainJob, RateLearning, TrainingData};
 use metapix::jobs::personalize::Init;
 use metapix::jobs::JobError;
 use metapix::model::DeviceChoice;
@@ -144,6 +144,16 @@ pub struct MetaTrainArgs {
     steps: usize,
     #[command(flatten)]
     optim: OptimArgs,
+    /// Meta-learn personalization's learning rate per layer too (L1 inner loop only); the
+    /// checkpoint carries them and personalization from it uses them.
+    #[arg(long)]
+    learn_rates: bool,
+    /// Step on each log rate multiplier per iteration (with --learn-rates).
+    #[arg(long, default_value_t = 0.05, requires = "learn_rates")]
+    rates_lr: f64,
+    /// Frames of each task's person its personalization is scored on (with --learn-rates).
+    #[arg(long, default_value_t = 8, requires = "learn_rates")]
+    query_frames: usize,
     /// Continue the run saved in --out.
     #[arg(long)]
     resume: bool,
@@ -171,6 +181,10 @@ impl MetaTrainArgs {
                         .schedule(self.steps, PersonalizeConfig::default().lr)
                 },
             },
+            learn_rates: self.learn_rates.then_some(RateLearning {
+                lr: self.rates_lr,
+                query_frames: self.query_frames.max(1),
+            }),
             device: self.optim.device,
             resume: self.resume,
             checkpoint_every: self.checkpoint_every,

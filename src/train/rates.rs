@@ -1,0 +1,187 @@
+//! Per-layer learning rates of personalization, meta-learned alongside the init (as
+//! Meta-SGD learns them, though per tensor rather than per weight, and first-order).
+//!
+//! Personalization steps with Adam, whose step is proportional to its learning rate and
+//! independent of the gradient's scale. A tensor's rate multiplier therefore scales its
+//! step exactly: after each optimizer step the tensor is moved to `before + m (after -
+//! before)`. A multiplier near 0 freezes a layer, which is how adapting only some layers
+//! (as few-shot vid2vid does) falls out of learning the rates.
+//!
+//! Learning them: after the inner loop, a task's personalized weights `theta_T = theta_0 +
+//! m D` are scored on other frames of the same person (the query). To first order,
+//! `d L_query / d log m = <grad L_query(theta_T), theta_T - theta_0>` per tensor, summed over
+//! the meta-batch; [`RateLearner`] follows that hypergradient with Adam on `log m`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tch::nn::VarStore;
+use tch::Tensor;
+
+/// Learning-rate multipliers by generator tensor name; a name not listed has 1.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LayerRates(BTreeMap<String, f64>);
+
+impl LayerRates {
+    pub fn new(multipliers: BTreeMap<String, f64>) -> Self {
+        Self(multipliers)
+    }
+
+    /// The multiplier of tensor `name`.
+    pub fn get(&self, name: &str) -> f64 {
+        self.0.get(name).copied().unwrap_or(1.0)
+    }
+
+    /// True when every tensor steps at the optimizer's own rate.
+    pub fn is_uniform(&self) -> bool {
+        self.0.values().all(|&m| m == 1.0)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &f64)> {
+        self.0.iter()
+    }
+
+    /// The tensors of `vs` whose steps must be rescaled, with their multipliers.
+    pub fn scaled_tensors(&self, vs: &VarStore) -> Vec<(Tensor, f64)> {
+        let mut scaled: Vec<(String, Tensor, f64)> = vs
+            .variables()
+            .into_iter()
+            .filter_map(|(name, t)| {
+                let m = self.get(&name);
+                (m != 1.0).then_some((name, t, m))
+            })
+            .collect();
+        scaled.sort_by(|a, b| a.0.cmp(&b.0));
+        scaled.into_iter().map(|(_, t, m)| (t, m)).collect()
+    }
+}
+
+/// Runs one optimizer step (`step`) and rescales the move of each tensor in `scaled`
+/// (from [`LayerRates::scaled_tensors`]) by its multiplier.
+pub fn scaled_step(scaled: &[(Tensor, f64)], step: impl FnOnce()) {
+    let before: Vec<Tensor> = tch::no_grad(|| scaled.iter().map(|(t, _)| t.copy()).collect());
+    step();
+    tch::no_grad(|| {
+        for ((t, m), b) in scaled.iter().zip(&before) {
+            // t <- b + m (t - b)
+            let moved = (t - b) * *m + b;
+            let mut t = t.shallow_clone();
+            t.copy_(&moved);
+        }
+    });
+}
+
+/// Adam on the log-multipliers, following hypergradients (one update per meta-iteration).
+#[derive(Debug, Clone)]
+pub struct RateLearner {
+    log_rates: BTreeMap<String, f64>,
+    moments: BTreeMap<String, (f64, f64)>,
+    updates: i32,
+    /// Adam's step on log m: each update moves a multiplier by at most about this factor.
+    pub lr: f64,
+    /// Multipliers stay within [1/bound, bound].
+    pub bound: f64,
+}
+
+impl RateLearner {
+    /// Starts from `rates` (all 1 for a fresh run) for the tensors named in `names`.
+    pub fn new<'a>(
+        rates: &LayerRates,
+        names: impl IntoIterator<Item = &'a String>,
+        lr: f64,
+    ) -> Self {
+        let log_rates = names
+            .into_iter()
+            .map(|n| (n.clone(), rates.get(n).ln()))
+            .collect();
+        Self {
+            log_rates,
+            moments: BTreeMap::new(),
+            updates: 0,
+            lr,
+            bound: 20.0,
+        }
+    }
+
+    pub fn rates(&self) -> LayerRates {
+        LayerRates(
+            self.log_rates
+                .iter()
+                .map(|(n, l)| (n.clone(), l.exp()))
+                .collect(),
+        )
+    }
+
+    /// One Adam step on each log-multiplier against its hypergradient.
+    pub fn update(&mut self, hypergradient: &BTreeMap<String, f64>) {
+        const BETA1: f64 = 0.9;
+        const BETA2: f64 = 0.999;
+        self.updates += 1;
+        let limit = self.bound.ln();
+        for (name, log_rate) in self.log_rates.iter_mut() {
+            let Some(&h) = hypergradient.get(name) else {
+                continue;
+            };
+            let (m, v) = self.moments.entry(name.clone()).or_insert((0.0, 0.0));
+            *m = BETA1 * *m + (1.0 - BETA1) * h;
+            *v = BETA2 * *v + (1.0 - BETA2) * h * h;
+            let m_hat = *m / (1.0 - BETA1.powi(self.updates));
+            let v_hat = *v / (1.0 - BETA2.powi(self.updates));
+            *log_rate -= self.lr * m_hat / (v_hat.sqrt() + 1e-30);
+            *log_rate = log_rate.clamp(-limit, limit);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::nn::{self, OptimizerConfig};
+    use tch::{Device, Kind};
+
+    #[test]
+    fn a_multiplier_scales_the_adam_step_of_its_tensor_only() {
+        let run = |rates: &LayerRates| {
+            // Fixed values: other tests reseed the global generator from other threads.
+            let vs = VarStore::new(Device::Cpu);
+            let a = vs
+                .root()
+                .var_copy("a", &Tensor::from_slice(&[0.3f32, -1.2, 0.8, 2.0]));
+            let b = vs
+                .root()
+                .var_copy("b", &Tensor::from_slice(&[-0.5f32, 0.1, 1.5, -2.2]));
+            let start = (a.copy(), b.copy());
+            let mut opt = nn::Adam::default().build(&vs, 0.1).unwrap();
+            let scaled = rates.scaled_tensors(&vs);
+            let loss = (&a * 3.0 - 1.0).square().sum(Kind::Float) + b.square().sum(Kind::Float);
+            scaled_step(&scaled, || opt.backward_step(&loss));
+            (&a - start.0, &b - start.1)
+        };
+        let (a1, b1) = run(&LayerRates::default());
+        let (a2, b2) = run(&LayerRates::new(BTreeMap::from([
+            ("a".to_string(), 2.5),
+            ("b".to_string(), 0.0),
+        ])));
+        assert!(a1.abs().sum(Kind::Float).double_value(&[]) > 0.1);
+        assert!((a2 - a1 * 2.5).abs().max().double_value(&[]) < 1e-6);
+        assert_eq!(b2.abs().max().double_value(&[]), 0.0);
+        assert!(b1.abs().max().double_value(&[]) > 0.01);
+    }
+
+    #[test]
+    fn the_learner_raises_rates_that_lower_the_query_loss_and_keeps_them_bounded() {
+        let names = ["up".to_string(), "down".to_string(), "unseen".to_string()];
+        let mut learner = RateLearner::new(&LayerRates::default(), &names, 0.5);
+        let h = BTreeMap::from([("up".to_string(), -3.0), ("down".to_string(), 1e-6)]);
+        for _ in 0..100 {
+            learner.update(&h);
+        }
+        let rates = learner.rates();
+        assert!((rates.get("up") - 20.0).abs() < 1e-9, "{rates:?}");
+        assert!((rates.get("down") - 0.05).abs() < 1e-9, "{rates:?}");
+        assert_eq!(rates.get("unseen"), 1.0);
+        assert_eq!(rates.get("not a tensor"), 1.0);
+        assert!(!rates.is_uniform());
+    }
+}
