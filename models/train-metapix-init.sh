@@ -25,11 +25,14 @@ M="$BIN/metapix"
 "$M" -q pretrain "$WORK/train" --init "$OUT/joint-gan.safetensors" --steps 20000 --batch 32 \
     --out "$OUT/joint.safetensors"
 # metapix: Reptile from there with personalization's inner loop (L1, lr 6e-4), 16 tasks a step as
-# one grouped generator (160 s).
+# one grouped generator, learning each layer's personalization learning rate beside the weights
+# (8 query frames per task, rate step 0.05; 160 s).
 "$M" -q meta-train "$WORK/train" --init "$OUT/joint.safetensors" --meta-iterations 220 \
-    --meta-batch 16 --eps 0.5 --shots 5 --steps 20 --batch 8 --out "$OUT/metapix-init.safetensors"
-# The equal-compute control: joint training instead of Reptile, for longer (177 s).
-"$M" -q pretrain "$WORK/train" --init "$OUT/joint.safetensors" --steps 24000 --batch 32 \
+    --meta-batch 16 --eps 0.5 --shots 5 --steps 20 --batch 8 --learn-rates --rates-lr 0.05 \
+    --out "$OUT/metapix-init.safetensors"
+# The equal-compute control: joint training instead of Reptile, for longer (27000 steps: about 165 s
+# of training against Reptile's 159 s, measured side by side; docs/RESULTS.md round 4).
+"$M" -q pretrain "$WORK/train" --init "$OUT/joint.safetensors" --steps 27000 --batch 32 \
     --out "$OUT/pretrained-long.safetensors"
 INITS=(--init metapix="$OUT/metapix-init.safetensors" --init pretrained-long="$OUT/pretrained-long.safetensors"
        --init pretrained="$OUT/pretrained.safetensors" --init scratch=random)
