@@ -171,7 +171,8 @@ pub struct MetaTrainJob {
     pub out: PathBuf,
     pub init: Init,
     pub config: ReptileConfig,
-    /// Learn the layer rates too (else the init's, uniform for most, stay as they are).
+    /// Learn the layer rates too (else the init's, uniform for most, stay as they are). A
+    /// resumed run goes on from the saved rates with fresh Adam moments for them.
     pub learn_rates: Option<RateLearning>,
     pub device: DeviceChoice,
     /// Continue the run saved in `out` from the iteration it reached.
