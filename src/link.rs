@@ -9,7 +9,9 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError, TrySendError};
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError};
 
 /// How a link behaves when the receiving stage is busy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +111,12 @@ impl<T> LinkReceiver<T> {
     /// The next item if one is waiting.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         self.rx.try_recv()
+    }
+
+    /// The next item, waiting at most `timeout` (so a consumer can do periodic work while
+    /// nothing arrives).
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.rx.recv_timeout(timeout)
     }
 
     pub fn drops(&self) -> DropCounter {

@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::{Scope, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::RecvTimeoutError;
+
 pub use crate::endpoints::{FrameSink, FrameSource};
 use crate::generate::Generator;
 use crate::link::{link, DropCounter, LinkReceiver, Policy};
@@ -41,6 +43,8 @@ pub enum PipelineError {
 
 /// Frame spacing assumed for smoothing when the source gives no timestamps.
 const FALLBACK_PERIOD: Duration = Duration::from_nanos(33_333_333);
+/// How long the sink waits for a frame before giving `--verbose`'s meter a turn.
+const METER_POLL: Duration = Duration::from_millis(250);
 
 /// A frame and the pose found in it.
 struct Posed {
@@ -313,17 +317,14 @@ pub fn run_graph(
 
         let mut meter = config.verbose.then(|| Meter::new(&clocks));
         let mut sink_result: Result<(), PipelineError> = Ok(());
-        for frame in out_rx {
-            let start = Instant::now();
-            if let Err(e) = sink.write(&frame) {
-                sink_result = Err(e.into());
-                break;
-            }
-            report.sink.record(start.elapsed());
-            report.end_to_end.record(frame.arrived.elapsed());
-            report.input_end = frame.pts.map(|t| t + frame.duration.unwrap_or_default());
-            report.frames_out += 1;
-            progress(report.frames_out);
+        loop {
+            // The meter also ticks while no frame comes out (all dropped, or a stalled
+            // input): that is when its line matters most.
+            let frame = match out_rx.recv_timeout(METER_POLL) {
+                Ok(frame) => Some(frame),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
             if let Some(meter) = &mut meter {
                 let dropped =
                     links.iter().map(|(_, d)| d.get()).sum::<u64>() + late.load(Ordering::Relaxed);
@@ -335,6 +336,17 @@ pub fn run_graph(
                     &report.sink,
                 );
             }
+            let Some(frame) = frame else { continue };
+            let start = Instant::now();
+            if let Err(e) = sink.write(&frame) {
+                sink_result = Err(e.into());
+                break;
+            }
+            report.sink.record(start.elapsed());
+            report.end_to_end.record(frame.arrived.elapsed());
+            report.input_end = frame.pts.map(|t| t + frame.duration.unwrap_or_default());
+            report.frames_out += 1;
+            progress(report.frames_out);
         }
         let join = |h: ScopedJoinHandle<'_, Result<(), PipelineError>>, name| {
             h.join().map_err(|_| PipelineError::StagePanicked(name))?

@@ -229,6 +229,38 @@ fn rtsp_clients_come_and_go_and_an_rtsp_input_ends_with_its_server() {
     assert!(stats["frames_out"].as_u64().unwrap() >= 30, "{stats}");
 }
 
+/// `--verbose` keeps its once-a-second line while no frame comes out: a 1 ms budget drops
+/// every frame as late, and the line says so.
+#[test]
+fn verbose_reports_while_every_frame_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("stream.log");
+    let args = [
+        "--view",
+        "skeleton",
+        "--size",
+        "256",
+        "--max-latency-ms",
+        "1",
+        "-v",
+    ];
+    let mut stream = start_stream("testsrc:320x240@30", "null", &args, &log);
+    std::thread::sleep(Duration::from_secs(6));
+    interrupt(&stream);
+    let status = wait(&mut stream, Duration::from_secs(30), "metapix-stream");
+    let log = read(&log);
+    assert!(status.success(), "metapix-stream: {status}: {log}");
+    let lines: Vec<&str> = log.lines().filter(|l| l.starts_with("live:")).collect();
+    assert!(lines.len() >= 2, "too few meter lines: {log}");
+    assert!(lines.iter().all(|l| l.contains("out 0.0 fps")), "{log}");
+    let dropped = |l: &str| -> u64 {
+        let n = l.split("dropped ").nth(1).and_then(|r| r.split(' ').next());
+        n.and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no drop count in {l}"))
+    };
+    assert!(lines.iter().any(|l| dropped(l) > 0), "{log}");
+}
+
 #[test]
 fn live_errors_are_one_line() {
     fails_with(
