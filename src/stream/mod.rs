@@ -7,6 +7,7 @@
 
 mod error;
 mod info;
+pub mod probe;
 mod spec;
 
 #[cfg(feature = "gstreamer")]

@@ -280,12 +280,17 @@ fn live_errors_are_one_line() {
     if !desktop {
         fails_with(STREAM_BIN, &["testsrc", "display"], "no desktop");
     }
-    let closed = format!("rtsp://127.0.0.1:{}/nothing", free_port());
-    fails_with(
-        STREAM_BIN,
-        &[&closed, "null", "--view", "skeleton"],
-        &format!("cannot open {closed}"),
-    );
+    let port = free_port();
+    for closed in [
+        format!("rtsp://127.0.0.1:{port}/nothing"),
+        format!("http://127.0.0.1:{port}/nothing.mp4"),
+    ] {
+        fails_with(
+            STREAM_BIN,
+            &[&closed, "null", "--view", "skeleton"],
+            &format!("cannot open {closed}: no connection to 127.0.0.1:{port}"),
+        );
+    }
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(
         "rtsp://127.0.0.1:{}/metapix",

@@ -113,6 +113,11 @@ pub fn open_input(spec: &InputSpec, stop: Arc<AtomicBool>) -> Result<FileInput, 
                 path: path.clone(),
                 reason,
             },
+            InputSpec::Url(url) => StreamError::InputUnreachable {
+                input: spec.to_string(),
+                // GStreamer's HTTP source says only "Internal data stream error".
+                reason: crate::stream::probe::unreachable_reason(url).unwrap_or(reason),
+            },
             _ => StreamError::InputUnreachable {
                 input: spec.to_string(),
                 reason,
