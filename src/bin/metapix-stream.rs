@@ -41,6 +41,10 @@ struct Args {
     /// Live inputs: drop frames older than this (since capture) before the generator.
     #[arg(long, value_name = "MS")]
     max_latency_ms: Option<u64>,
+    /// A camera or network input that drops out is reopened, for up to this long each time,
+    /// instead of ending the run (the output stays open meanwhile).
+    #[arg(long, value_name = "SECS")]
+    reconnect: Option<u64>,
     /// Print fps in/out, drops and latency percentiles to stderr once a second.
     #[arg(long, short)]
     verbose: bool,
@@ -63,7 +67,8 @@ fn main() -> ExitCode {
             args.stats.clone(),
         )?
         .with_model(args.model.clone(), args.device)?
-        .with_live(args.max_latency_ms, args.verbose)?;
+        .with_live(args.max_latency_ms, args.verbose)?
+        .with_reconnect(args.reconnect)?;
         let stop = cli::stop_on_signal()?;
         let mut progress = cli::progress("metapix-stream", args.quiet);
         let stats = job.run(stop, &mut progress)?;

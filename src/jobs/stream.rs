@@ -13,6 +13,7 @@ use crate::pose::{PoseConfig, PoseEstimator};
 use crate::progress::Progress;
 use crate::render::View;
 use crate::stats::RunStats;
+use crate::stream::reconnect::{Reconnecting, Reopen};
 use crate::stream::{open_input, open_sink, InputSpec, OutputSpec};
 use crate::synth::LiveTestSource;
 
@@ -33,6 +34,9 @@ pub struct StreamJob {
     pub max_latency: Option<Duration>,
     /// Rates, drops and latencies on stderr once a second.
     pub verbose: bool,
+    /// Live inputs from a camera or the network: how long to keep reopening one that
+    /// dropped out before the run ends.
+    pub reconnect: Option<Duration>,
 }
 
 impl StreamJob {
@@ -56,7 +60,29 @@ impl StreamJob {
             stats,
             max_latency: None,
             verbose: false,
+            reconnect: None,
         })
+    }
+
+    /// `--reconnect SECS`: reopen a camera or network input that drops out, for up to that
+    /// long each time, instead of ending the run.
+    pub fn with_reconnect(mut self, seconds: Option<u64>) -> Result<Self, JobError> {
+        let Some(seconds) = seconds else {
+            return Ok(self);
+        };
+        if !matches!(self.input, InputSpec::Url(_) | InputSpec::Camera(_)) {
+            return Err(JobError::InvalidArgument(format!(
+                "--reconnect applies to cameras and network streams, not {}",
+                self.input
+            )));
+        }
+        if seconds == 0 {
+            return Err(JobError::InvalidArgument(
+                "--reconnect must be at least 1 second".into(),
+            ));
+        }
+        self.reconnect = Some(Duration::from_secs(seconds));
+        Ok(self)
     }
 
     /// The latency budget for live inputs (`--max-latency-ms`) and the once-a-second report.
@@ -133,7 +159,14 @@ impl StreamJob {
             let pose = PoseEstimator::new(&self.pose)?;
             let info = input.info.clone();
             let output = open_sink(&self.output, frame_size, info.fps, Some(&mut input))?;
-            ((input.into_source(), pose), Some(info), output)
+            let mut source = input.into_source();
+            if let Some(window) = self.reconnect {
+                let (spec, reopen_stop) = (self.input.clone(), stop.clone());
+                let reopen: Reopen =
+                    Box::new(move || Ok(open_input(&spec, reopen_stop.clone())?.into_source()));
+                source = Box::new(Reconnecting::new(source, reopen, window, stop.clone()));
+            }
+            ((source, pose), Some(info), output)
         };
         let config = GraphConfig {
             view: self.view,

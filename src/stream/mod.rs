@@ -8,6 +8,7 @@
 mod error;
 mod info;
 pub mod probe;
+pub mod reconnect;
 mod spec;
 
 #[cfg(feature = "gstreamer")]

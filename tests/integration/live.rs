@@ -229,6 +229,56 @@ fn rtsp_clients_come_and_go_and_an_rtsp_input_ends_with_its_server() {
     assert!(stats["frames_out"].as_u64().unwrap() >= 30, "{stats}");
 }
 
+/// `--reconnect`: metapix reading an RTSP stream rides out its server going away and a new
+/// one coming up on the same address, and reads on from it.
+#[test]
+fn an_rtsp_input_that_drops_out_is_reopened_with_reconnect() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    let (first_log, second_log, relay_log) = (path("1.log"), path("2.log"), path("relay.log"));
+    let relay_json = path("relay.json");
+    let port = free_port();
+    let url = format!("rtsp://127.0.0.1:{port}/metapix");
+    let args = ["--view", "skeleton", "--size", "256"];
+    let mut first = start_stream("testsrc:320x240@15", &url, &args, &first_log);
+    wait_for_server(port, &mut first, &first_log);
+    let relay_args = [
+        &args[..],
+        &["--reconnect", "30", "--stats", relay_json.to_str().unwrap()],
+    ]
+    .concat();
+    let mut relay = start_stream(&url, "null", &relay_args, &relay_log);
+    std::thread::sleep(Duration::from_secs(4));
+    interrupt(&first);
+    assert!(wait(&mut first, Duration::from_secs(30), "first server").success());
+    let served_first = served(&read(&first_log));
+    std::thread::sleep(Duration::from_secs(1));
+    let mut second = start_stream("testsrc:320x240@15", &url, &args, &second_log);
+    wait_for_server(port, &mut second, &second_log);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !read(&relay_log).contains("input back") {
+        assert!(
+            Instant::now() < deadline,
+            "no reconnection: {}",
+            read(&relay_log)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    interrupt(&relay);
+    let status = wait(&mut relay, Duration::from_secs(30), "the relay");
+    let log = read(&relay_log);
+    assert!(status.success(), "relay: {status}: {log}");
+    interrupt(&second);
+    assert!(wait(&mut second, Duration::from_secs(30), "second server").success());
+    assert!(log.contains("reconnecting"), "{log}");
+    let stats: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&relay_json).unwrap()).unwrap();
+    let frames_in = stats["frames_in"].as_u64().unwrap();
+    println!("first server served {served_first}, the relay read {frames_in}; {log}");
+    assert!(frames_in > served_first + 15, "{stats}");
+}
+
 /// `--verbose` keeps its once-a-second line while no frame comes out: a 1 ms budget drops
 /// every frame as late, and the line says so.
 #[test]

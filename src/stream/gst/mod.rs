@@ -261,8 +261,9 @@ impl FrameSource for FrameReader {
             }
             if let Some(reason) = bus_error(&self.input.pipeline) {
                 if self.input.live {
-                    // A camera unplugged or a stream gone: the run ends, its output finished.
-                    eprintln!("input lost: {reason}; stopping");
+                    // A camera unplugged or a stream gone: this input ends (the run too,
+                    // its output finished, unless --reconnect opens it again).
+                    eprintln!("input lost: {reason}");
                     return Ok(None);
                 }
                 return Err(StreamError::Decode(reason));
