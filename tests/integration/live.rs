@@ -324,6 +324,11 @@ fn live_errors_are_one_line() {
         "modprobe v4l2loopback",
     );
     fails_with(STREAM_BIN, &["testsrc", "rtsp://127.0.0.1"], "rtsp://");
+    fails_with(
+        STREAM_BIN,
+        &["testsrc", "null", "--reconnect", "5"],
+        "--reconnect applies to cameras and network streams, not testsrc",
+    );
     let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
         .iter()
         .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
