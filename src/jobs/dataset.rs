@@ -49,15 +49,12 @@ impl PreparedTarget {
 
     /// Up to `max` frames with the person, spread over all of them (a target scored whole).
     pub fn spread(&self, max: usize) -> Vec<usize> {
-        let step = self.usable.len().div_ceil(max.max(1)).max(1);
-        self.usable.iter().step_by(step).copied().collect()
+        data::spread(&self.usable, max)
     }
 
     /// Up to `max` held-out test frames, spread over the last 15%.
     pub fn test_frames(&self, max: usize) -> Vec<usize> {
-        let held = data::held_out(self.usable.len());
-        let step = held.len().div_ceil(max).max(1);
-        held.step_by(step).map(|i| self.usable[i]).collect()
+        data::spread(&self.usable[data::held_out(self.usable.len())], max)
     }
 
     /// The skeleton of frame `index` (in the prepared frame's pixels).

@@ -23,6 +23,7 @@ use crate::model::discriminator::PatchGan;
 use crate::model::Pose2Im;
 use crate::progress::Progress;
 use crate::rng::SplitMix64;
+use crate::train::data;
 use crate::train::rates::{LayerRates, RateLearner};
 use crate::train::reptile::{reptile_step, reptile_step_grouped, GroupedFast, Pair, ReptileConfig};
 use crate::train::{personalize_with_progress, PersonalizeConfig, Shots};
@@ -63,8 +64,7 @@ impl TrainingData {
                     dir.display()
                 )));
             }
-            let step = pool.len().div_ceil(self.frames_per_identity).max(1);
-            let chosen: Vec<usize> = pool.iter().step_by(step).copied().collect();
+            let chosen = data::spread(&pool, self.frames_per_identity);
             pools.push(target.load(&chosen)?.to_device(device));
         }
         Ok((pools, size.unwrap_or_default()))

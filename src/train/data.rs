@@ -66,6 +66,16 @@ pub fn choose_shots(n: usize, k: usize) -> Vec<usize> {
         .collect()
 }
 
+/// Up to `max` of `items`, spread evenly from the first (every ceil(n / max)-th): the
+/// training frames per person, the test frames, a target scored whole.
+pub fn spread<T: Copy>(items: &[T], max: usize) -> Vec<T> {
+    if max == 0 {
+        return Vec::new();
+    }
+    let step = items.len().div_ceil(max).max(1);
+    items.iter().step_by(step).copied().collect()
+}
+
 /// The held-out test frames: the last 15%.
 pub fn held_out(n: usize) -> std::ops::Range<usize> {
     (n * 85 / 100).max(1).min(n)..n
@@ -93,6 +103,16 @@ mod tests {
         assert_eq!(choose_shots(65, 5), vec![13, 23, 34, 44, 54]);
         assert_eq!(held_out(65), 55..65);
         assert_eq!(choose_shots(1000, 1), vec![100]);
+    }
+
+    #[test]
+    fn spread_takes_at_most_max_evenly_from_the_first() {
+        let items: Vec<usize> = (0..10).collect();
+        assert_eq!(spread(&items, 4), vec![0, 3, 6, 9]);
+        assert_eq!(spread(&items, 5), vec![0, 2, 4, 6, 8]);
+        assert_eq!(spread(&items, 20), items);
+        assert!(spread(&items, 0).is_empty());
+        assert!(spread::<usize>(&[], 3).is_empty());
     }
 
     #[test]
