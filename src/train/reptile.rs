@@ -190,13 +190,7 @@ pub fn reptile_step_grouped(
         // each group's gradient is its task's alone.
         let l1 = fake.l1_loss(&real, Reduction::Mean);
         if step + 1 == inner.steps {
-            let per_task = tch::no_grad(|| {
-                (&fake - &real)
-                    .abs()
-                    .view([inner.batch as i64, groups, -1])
-                    .mean_dim([0, 2].as_slice(), false, Kind::Float)
-            });
-            last_l1 = Vec::<f64>::try_from(per_task.to_kind(Kind::Double))?;
+            last_l1 = per_group_l1(&fake, &real, groups)?;
         }
         scaled_step(&scaled, || {
             opt.backward_step(&(l1 * (inner.l1_weight * groups as f64)))
@@ -232,7 +226,6 @@ fn query_hypergradient(
     opt: &mut nn::Optimizer,
 ) -> Result<(Vec<f64>, BTreeMap<String, f64>), tch::TchError> {
     let groups = fast.generator.groups;
-    let frames = queries[0].len() as i64;
     let poses: Vec<&Tensor> = queries.iter().map(|q| &q.poses).collect();
     let reals: Vec<&Tensor> = queries.iter().map(|q| &q.images).collect();
     let real = Tensor::cat(&reals, 1);
@@ -240,13 +233,7 @@ fn query_hypergradient(
     opt.zero_grad();
     // Summed over groups, each group's gradient is that of its own mean L1.
     (fake.l1_loss(&real, Reduction::Mean) * groups as f64).backward();
-    let per_task = tch::no_grad(|| {
-        (&fake - &real).abs().view([frames, groups, -1]).mean_dim(
-            [0, 2].as_slice(),
-            false,
-            Kind::Float,
-        )
-    });
+    let per_task = per_group_l1(&fake, &real, groups)?;
     let hypergradient = tch::no_grad(|| {
         fast.vs
             .variables()
@@ -265,10 +252,20 @@ fn query_hypergradient(
             .collect()
     });
     opt.zero_grad();
-    Ok((
-        Vec::<f64>::try_from(per_task.to_kind(Kind::Double))?,
-        hypergradient,
-    ))
+    Ok((per_task, hypergradient))
+}
+
+/// Each group's mean L1 between grouped outputs `fake` and `real` (N, G*C, H, W).
+fn per_group_l1(fake: &Tensor, real: &Tensor, groups: i64) -> Result<Vec<f64>, tch::TchError> {
+    let frames = fake.size()[0];
+    let per_group = tch::no_grad(|| {
+        (fake - real).abs().view([frames, groups, -1]).mean_dim(
+            [0, 2].as_slice(),
+            false,
+            Kind::Double,
+        )
+    });
+    Vec::<f64>::try_from(per_group)
 }
 
 fn zeros_like(vs: &VarStore) -> HashMap<String, Tensor> {
@@ -332,12 +329,7 @@ mod tests {
 
     #[test]
     fn a_grouped_step_matches_tasks_run_one_after_another() {
-        let tasks: Vec<Shots> = (0..3)
-            .map(|_| Shots {
-                poses: Tensor::rand([4, 4, 32, 32], (Kind::Float, Device::Cpu)),
-                images: Tensor::rand([4, 3, 32, 32], (Kind::Float, Device::Cpu)) * 2.0 - 1.0,
-            })
-            .collect();
+        let tasks: Vec<Shots> = (0..3).map(|_| random_shots(4)).collect();
         let inner = PersonalizeConfig {
             steps: 4,
             batch: 2,
