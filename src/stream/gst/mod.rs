@@ -21,6 +21,7 @@ mod rtsp;
 use common::{appsrc, bus_error, element, frame_buffer, init, launch, rgb_caps, wait_for, BusEnd};
 use live::wait_for_live_frames;
 
+use super::probe::unreachable_reason;
 use super::{Container, InputInfo, InputSpec, OutputSpec, StreamError};
 use crate::endpoints::{FrameSink, FrameSource};
 use crate::{Frame, RgbImage};
@@ -113,14 +114,13 @@ pub fn open_input(spec: &InputSpec, stop: Arc<AtomicBool>) -> Result<FileInput, 
                 path: path.clone(),
                 reason,
             },
-            InputSpec::Url(url) => StreamError::InputUnreachable {
-                input: spec.to_string(),
-                // GStreamer's HTTP source says only "Internal data stream error".
-                reason: crate::stream::probe::unreachable_reason(url).unwrap_or(reason),
-            },
             _ => StreamError::InputUnreachable {
                 input: spec.to_string(),
-                reason,
+                // GStreamer's HTTP source says only "Internal data stream error".
+                reason: match spec {
+                    InputSpec::Url(url) => unreachable_reason(url).unwrap_or(reason),
+                    _ => reason,
+                },
             },
         }
     };
