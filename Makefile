@@ -42,7 +42,7 @@ demo: setup build
 	@echo "      (run statistics: $(DEMO_DIR)/stats.json)"
 
 test: setup reference
-	$(CARGO) test --release --locked
+	$(CARGO) test --release --locked --no-fail-fast
 
 lint: system libtorch
 	$(CARGO) fmt --check

@@ -16,6 +16,13 @@ fn lite() -> (VarStore, Pose2Im) {
     (vs, model)
 }
 
+/// ||a - b|| / ||b||: a difference measured against the size of what is compared, so it
+/// means the same whatever the values' magnitude.
+fn relative_gap(a: &Tensor, b: &Tensor) -> f64 {
+    let diff = (a - b).norm().double_value(&[]);
+    diff / b.norm().double_value(&[]).max(f64::MIN_POSITIVE)
+}
+
 fn param_count(vs: &VarStore) -> i64 {
     vs.trainable_variables()
         .iter()
@@ -68,8 +75,17 @@ fn a_grouped_generator_is_its_models_side_by_side() {
         for (g, ((_, model), x)) in models.iter().zip(&inputs).enumerate() {
             let alone = tch::no_grad(|| model.forward(x));
             let part = together.narrow(1, 3 * g as i64, 3);
-            let gap = (&part - &alone).abs().max().double_value(&[]);
-            assert!(gap < 1e-5, "group {g} differs from its model by {gap}");
+            // Grouped and plain convolutions sum in other orders, and oneDNN picks other
+            // kernels on other CPUs (AVX-512 and AMX Xeons measured 4.2e-5 absolute where
+            // EPYCs give 1e-6). Each output passes about ten f32 layers with instance norm,
+            // so rounding stays near 1e-5 of the output's size; a group that computed
+            // another model's output, or mixed channels, is off by its whole size (~1).
+            // 1e-3 of the output's norm sits between the two with room on both sides.
+            let gap = relative_gap(&part, &alone);
+            assert!(
+                gap < 1e-3,
+                "group {g} differs from its model by {gap:.2e} of its norm"
+            );
         }
     }
 }
