@@ -4,9 +4,9 @@
 //!
 //! `cargo test --release --test synth -- --nocapture` prints the figures per identity.
 
-use metapix::endpoints::FrameSource;
+use metapix::base::skeleton::{LANDMARK_NAMES, NUM_LANDMARKS};
 use metapix::pose::{PoseConfig, PoseEstimator};
-use metapix::skeleton::{LANDMARK_NAMES, NUM_LANDMARKS};
+use metapix::stream::endpoints::FrameSource;
 use metapix::synth::{Identity, Motion, SyntheticPerson, SyntheticSource};
 use metapix::{Landmark, RgbImage, Skeleton};
 

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use metapix::cli;
+#[path = "common/mod.rs"]
+mod cli;
 use metapix::jobs::stream::StreamJob;
 use metapix::model::DeviceChoice;
 use metapix::render::View;

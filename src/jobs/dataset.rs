@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::prepare::TargetInfo;
 use super::JobError;
-use crate::posefile::{self, PoseRecord};
+use crate::base::posefile::{self, PoseRecord};
 use crate::train::{data, Shots};
 use crate::RgbImage;
 

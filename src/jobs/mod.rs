@@ -7,12 +7,13 @@ pub mod init_training;
 pub mod personalize;
 pub mod pose;
 pub mod prepare;
+pub mod progress;
 pub mod stream;
 pub mod synth;
 
 use std::path::PathBuf;
 
-use crate::pipeline::PipelineError;
+use crate::graph::PipelineError;
 use crate::pose::PoseError;
 use crate::stream::StreamError;
 

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::JobError;
+use crate::base::posefile::{PoseRecord, PoseWriter};
+use crate::jobs::progress::Progress;
 use crate::pose::{PoseConfig, PoseEstimator};
-use crate::posefile::{PoseRecord, PoseWriter};
-use crate::progress::Progress;
 use crate::stream::{open_input, InputSpec};
 use crate::RgbImage;
 

@@ -14,10 +14,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::JobError;
-use crate::normalize::NormStats;
+use crate::base::posefile::{PoseRecord, PoseWriter};
+use crate::jobs::progress::Progress;
 use crate::pose::{PoseConfig, PoseEstimator};
-use crate::posefile::{PoseRecord, PoseWriter};
-use crate::progress::Progress;
+use crate::render::normalize::NormStats;
 use crate::render::{letterbox, PanelFit};
 use crate::stream::{open_input, InputSpec};
 use crate::{RgbImage, Skeleton};
@@ -242,7 +242,8 @@ impl TargetWriter {
         self.poses.finish().map_err(JobError::write(&poses_path))?;
         let json = serde_json::to_vec_pretty(&self.info).expect("target info serializes");
         let info_path = self.out.join("target.json");
-        crate::fsutil::write_atomic(&info_path, &json).map_err(JobError::write(&info_path))?;
+        crate::base::fsutil::write_atomic(&info_path, &json)
+            .map_err(JobError::write(&info_path))?;
         Ok(self.info)
     }
 }

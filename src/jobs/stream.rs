@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::JobError;
+use crate::base::stats::RunStats;
 use crate::generate::{Generator, ModelChoice};
+use crate::graph::{run_graph, FrameSource, GraphConfig};
+use crate::jobs::progress::Progress;
 use crate::model::device::{self, DeviceChoice};
-use crate::pipeline::{run_graph, FrameSource, GraphConfig};
 use crate::pose::{PoseConfig, PoseEstimator};
-use crate::progress::Progress;
 use crate::render::View;
-use crate::stats::RunStats;
 use crate::stream::reconnect::{Reconnecting, Reopen};
 use crate::stream::{open_input, open_sink, InputSpec, OutputSpec};
 use crate::synth::LiveTestSource;

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use super::prepare::TargetWriter;
 use super::JobError;
-use crate::endpoints::FrameSink;
-use crate::posefile::{PoseRecord, PoseWriter};
-use crate::progress::Progress;
+use crate::base::posefile::{PoseRecord, PoseWriter};
+use crate::jobs::progress::Progress;
+use crate::stream::endpoints::FrameSink;
 use crate::stream::{open_output, Container, OutputSpec};
 use crate::synth::{Motion, SyntheticPerson};
 use crate::Frame;
@@ -268,7 +268,7 @@ mod tests {
             (10, 10, 64)
         );
         assert_eq!(info.crop, [32.0, 48.0, 64.0]);
-        let records = crate::posefile::read(&written[0].join("poses.jsonl")).unwrap();
+        let records = crate::base::posefile::read(&written[0].join("poses.jsonl")).unwrap();
         assert_eq!(records.len(), 10);
         let image = crate::RgbImage::open(&TargetInfo::frame_path(&written[0], 9)).unwrap();
         assert_eq!((image.width, image.height), (64, 64));

@@ -12,7 +12,7 @@ use tch::{nn, Device, Kind, Tensor};
 
 use super::discriminator::{PatchGan, PatchGanConfig};
 use super::pose2im::{Pose2Im, Pose2ImConfig};
-use crate::normalize::NormStats;
+use crate::render::normalize::NormStats;
 use crate::render::POSE_MAP_FORMAT;
 use crate::train::rates::LayerRates;
 
@@ -134,7 +134,7 @@ pub fn save_with_discriminator(
     let info = HashMap::from([(META_KEY.to_string(), json)]);
     let bytes = safetensors::serialize(views, Some(info))
         .map_err(|e| write_err(std::io::Error::other(e.to_string())))?;
-    crate::fsutil::write_atomic(path, &bytes).map_err(write_err)
+    crate::base::fsutil::write_atomic(path, &bytes).map_err(write_err)
 }
 
 /// Reads only the metadata of a checkpoint.

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::assets::AssetError;
+use crate::pose::assets::AssetError;
 
 /// A failure of the pose stage. ONNX Runtime's own errors are neither `Send` nor `Sync`, so
 /// they are kept as their message.

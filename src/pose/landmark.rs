@@ -5,11 +5,11 @@ use std::path::Path;
 
 use ort::session::Session;
 
+use crate::base::skeleton::{Landmark, NUM_LANDMARKS};
 use crate::pose::roi::RotatedRect;
 use crate::pose::session;
 use crate::pose::warp::{Border, Warp};
 use crate::pose::PoseError;
-use crate::skeleton::{Landmark, NUM_LANDMARKS};
 use crate::RgbImage;
 
 /// File name of the landmark model ("full", MediaPipe's model_complexity=1).

@@ -7,6 +7,7 @@
 //! next frame's ROI, so the detector runs again only after the person is lost. Output
 //! landmarks are optionally smoothed with a One-Euro filter.
 
+pub mod assets;
 pub mod detector;
 mod error;
 pub mod landmark;
@@ -32,7 +33,7 @@ const AUX_VISIBILITY_ALPHA: f32 = 0.1;
 /// Settings of the pose stage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoseConfig {
-    /// Folder with the ONNX models (None: flag-less lookup, see [`crate::assets::models_dir`]).
+    /// Folder with the ONNX models (None: flag-less lookup, see [`crate::pose::assets::models_dir`]).
     pub models_dir: Option<PathBuf>,
     /// ONNX Runtime intra-op threads per model.
     pub threads: usize,
@@ -76,9 +77,9 @@ pub struct PoseEstimator {
 impl PoseEstimator {
     /// Loads both models; fails with a [`PoseError`] naming what is missing.
     pub fn new(config: &PoseConfig) -> Result<Self, PoseError> {
-        let dir = crate::assets::models_dir(config.models_dir.as_deref());
-        let detector_path = crate::assets::model_file(&dir, detector::DETECTOR_FILE)?;
-        let landmark_path = crate::assets::model_file(&dir, landmark::LANDMARK_FILE)?;
+        let dir = crate::pose::assets::models_dir(config.models_dir.as_deref());
+        let detector_path = crate::pose::assets::model_file(&dir, detector::DETECTOR_FILE)?;
+        let landmark_path = crate::pose::assets::model_file(&dir, landmark::LANDMARK_FILE)?;
         Ok(Self {
             detector: Detector::new(&detector_path, config.threads, config.min_detection)?,
             landmarks: LandmarkModel::new(&landmark_path, config.threads)?,

@@ -11,7 +11,7 @@ use crate::pose::PoseError;
 /// Builds a CPU session for `path`. One intra-op thread is the default; with more, spinning
 /// is turned off, or the extra threads only steal time from the rest of the pipeline.
 pub(crate) fn open(path: &Path, intra_threads: usize) -> Result<Session, PoseError> {
-    let env = crate::assets::onnx_environment(None)?;
+    let env = crate::pose::assets::onnx_environment(None)?;
     let fail = |reason: String| PoseError::Session {
         path: path.to_path_buf(),
         reason,

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use crate::skeleton::Landmark;
+use crate::base::skeleton::Landmark;
 
 /// Parameters of one One-Euro filter.
 #[derive(Debug, Clone, Copy, PartialEq)]

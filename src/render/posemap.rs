@@ -106,7 +106,7 @@ fn fill_part(mask: &mut Mask, part: &BodyPart, skeleton: &Skeleton, stroke: &Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::skeleton::NUM_LANDMARKS;
+    use crate::base::skeleton::NUM_LANDMARKS;
 
     fn standing(size: f32) -> Skeleton {
         // A crude upright figure: enough to light every part's channel.

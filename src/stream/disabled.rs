@@ -4,7 +4,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::{InputInfo, InputSpec, OutputSpec, StreamError};
-use crate::endpoints::{FrameSink, FrameSource};
+use crate::stream::endpoints::{FrameSink, FrameSource};
 use crate::Frame;
 
 pub struct FileInput {

@@ -5,6 +5,7 @@
 //! feature, `disabled` offers the same functions, each returning [`StreamError::Disabled`], so
 //! callers need no `#[cfg]`.
 
+pub mod endpoints;
 mod error;
 mod info;
 pub mod probe;
@@ -21,6 +22,7 @@ mod disabled;
 #[cfg(not(feature = "gstreamer"))]
 pub use disabled::{open_input, open_output, open_sink, FileInput, FileOutput};
 
+pub use endpoints::{FrameSink, FrameSource};
 pub use error::StreamError;
 pub use info::InputInfo;
 pub use spec::{

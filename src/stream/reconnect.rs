@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::StreamError;
-use crate::endpoints::FrameSource;
+use crate::stream::endpoints::FrameSource;
 use crate::Frame;
 
 /// The first wait before reopening; it doubles up to [`MAX_BACKOFF`].

@@ -10,7 +10,7 @@ use std::ops::{Add, Mul, Neg, Sub};
 
 use super::identity::Identity;
 use super::motion::{Pose, MAX_LEAN, MAX_SWAY};
-use crate::skeleton::NUM_LANDMARKS;
+use crate::base::skeleton::NUM_LANDMARKS;
 
 /// Half the head's height (crown to chin) for `head_size` 1.
 pub(crate) const HEAD_RY: f32 = 0.063;

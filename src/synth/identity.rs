@@ -1,7 +1,7 @@
 //! Who is dancing: colours, body proportions, clothes, hair and the room behind them.
 
 use super::style::{Bottom, Drift, Framing, HairStyle, Pattern, TopFit};
-pub(crate) use crate::rng::SplitMix64;
+pub(crate) use crate::base::rng::SplitMix64;
 
 /// An sRGB colour.
 pub type Rgb = [u8; 3];

@@ -1,5 +1,5 @@
 //! `testsrc`: the demo dancer as a live camera, with a frame counter and capture time
-//! stamped into every frame ([`crate::stamp`]).
+//! stamped into every frame ([`crate::base::stamp`]).
 //!
 //! Like a camera, it delivers frames on its own clock and never waits for the stages after
 //! it: frame `n` is due at `start + n / fps`; a frame late for its slot goes out at once, and
@@ -12,8 +12,8 @@
 use std::time::{Duration, Instant};
 
 use super::SyntheticPerson;
-use crate::endpoints::FrameSource;
-use crate::stamp::{self, Stamp};
+use crate::base::stamp::{self, Stamp};
+use crate::stream::endpoints::FrameSource;
 use crate::stream::StreamError;
 use crate::{Frame, RgbImage};
 

@@ -3,7 +3,7 @@
 use tch::{Device, Kind, Tensor};
 
 use super::*;
-use crate::skeleton::idx;
+use crate::base::skeleton::idx;
 
 /// Frame `i` of a batch as an RGB image.
 fn image(batch: &Tensor, i: i64) -> RgbImage {

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::{SyntheticPerson, MIN_SIZE};
-use crate::endpoints::FrameSource;
+use crate::stream::endpoints::FrameSource;
 use crate::stream::StreamError;
 use crate::{Frame, Skeleton};
 

@@ -3,7 +3,7 @@
 
 use super::identity::distance;
 use super::*;
-use crate::skeleton::{idx, NUM_LANDMARKS};
+use crate::base::skeleton::{idx, NUM_LANDMARKS};
 
 fn px(s: &Skeleton, k: usize) -> (f32, f32) {
     (s.landmarks[k].x, s.landmarks[k].y)

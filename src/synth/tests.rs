@@ -2,8 +2,8 @@ use std::time::Duration;
 
 use super::identity::distance;
 use super::*;
-use crate::endpoints::FrameSource;
-use crate::skeleton::{idx, NUM_LANDMARKS};
+use crate::base::skeleton::{idx, NUM_LANDMARKS};
+use crate::stream::endpoints::FrameSource;
 
 /// Times over 20 s of dance, every 0.1 s.
 fn times() -> impl Iterator<Item = f32> {
@@ -133,7 +133,7 @@ fn landmarks_stay_inside_the_frame() {
                     assert!(
                         l.x >= 0.0 && l.y >= 0.0 && l.x < w as f32 && l.y < h as f32,
                         "{w}x{h} t={t}: {} at ({}, {})",
-                        crate::skeleton::LANDMARK_NAMES[k],
+                        crate::base::skeleton::LANDMARK_NAMES[k],
                         l.x,
                         l.y
                     );

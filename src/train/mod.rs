@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Kind, Reduction, Tensor};
 
+use crate::base::rng::SplitMix64;
 use crate::model::discriminator::PatchGan;
 use crate::model::Pose2Im;
-use crate::rng::SplitMix64;
 use rates::{scaled_step, LayerRates};
 
 /// The personalization budget and optimizer (defaults: the MetaPix paper's budget and

@@ -12,9 +12,9 @@ use tch::{Device, Kind, Reduction, Tensor};
 
 use super::rates::{scaled_step, LayerRates};
 use super::{personalize, PersonalizeConfig, Shots};
+use crate::base::rng::SplitMix64;
 use crate::model::discriminator::PatchGan;
 use crate::model::{split_groups, Pose2Im, Pose2ImConfig};
-use crate::rng::SplitMix64;
 
 /// The outer loop's settings; `inner` is the personalization each task runs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -112,7 +112,7 @@ fn prepare_personalize_and_stream_with_the_model() {
 type Track = Vec<Option<Vec<[f32; 2]>>>;
 
 fn body_track(path: &std::path::Path) -> Track {
-    metapix::posefile::read(path)
+    metapix::base::posefile::read(path)
         .unwrap()
         .iter()
         .map(|r| {

@@ -9,7 +9,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use metapix::stamp;
+use metapix::base::stamp;
 
 use crate::errors::fails_with;
 use crate::util::STREAM_BIN;

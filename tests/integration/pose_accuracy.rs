@@ -66,7 +66,7 @@ fn median(v: &mut [f32]) -> f32 {
 #[test]
 fn landmarks_match_mediapipe_within_two_pixels() {
     let Some(data) = util::data_dir() else { return };
-    let dir = metapix::assets::cache_dir().join("reference");
+    let dir = metapix::pose::assets::cache_dir().join("reference");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| {
             panic!(

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use metapix::posefile;
+use metapix::base::posefile;
 
 use crate::util::{self, run, METAPIX_BIN};
 

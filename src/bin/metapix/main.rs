@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use metapix::cli;
+#[path = "../common/mod.rs"]
+mod cli;
 use metapix::jobs::personalize::{Init, PersonalizeJob};
 use metapix::jobs::pose::PoseJob;
 use metapix::jobs::prepare::PrepareJob;
@@ -111,7 +112,7 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         fps: u32,
         /// Frame size, WIDTHxHEIGHT.
-        #[arg(long, default_value = "512x512", value_parser = cli::parse_size)]
+        #[arg(long, default_value = "512x512", value_parser = parse_size)]
         size: (u32, u32),
         /// Seed of the people and their dances; 0 starts with the demo's dancer.
         #[arg(long, default_value_t = 0)]
@@ -229,4 +230,17 @@ fn main() -> ExitCode {
             Ok(())
         }
     })
+}
+
+/// Parses `WIDTHxHEIGHT`.
+fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let (w, h) = text
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("{text}: expected WIDTHxHEIGHT, e.g. 512x512"))?;
+    let side = |s: &str| {
+        s.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("{text}: expected WIDTHxHEIGHT"))
+    };
+    Ok((side(w)?, side(h)?))
 }

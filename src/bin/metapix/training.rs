@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use metapix::cli;
+use crate::cli;
 use metapix::jobs::dataset;
 use metapix::jobs::eval::{self, plot, EvalJob};
 use metapix::jobs::init_training::{MetaTrainJob, PretrainJob, RateLearning, TrainingData};
@@ -272,12 +272,12 @@ impl EvalArgs {
             }),
         };
         if self.pck {
-            metapix::assets::onnx_environment(self.onnxruntime.as_deref())?;
+            metapix::pose::assets::onnx_environment(self.onnxruntime.as_deref())?;
         }
         let records = job.run(&mut cli::progress("metapix eval", quiet))?;
         let names: Vec<String> = job.inits.iter().map(|(n, _)| n.clone()).collect();
         let json = serde_json::to_vec_pretty(&records)?;
-        metapix::fsutil::write_atomic(&self.out, &json)?;
+        metapix::base::fsutil::write_atomic(&self.out, &json)?;
         eprintln!("wrote {}", self.out.display());
         let table_path = self
             .table
@@ -298,7 +298,7 @@ impl EvalArgs {
 /// Writes the Markdown table of `records` to `path` and prints it.
 fn write_table(records: &[eval::EvalRecord], names: &[String], path: &Path) -> anyhow::Result<()> {
     let table = eval::markdown(records, names);
-    metapix::fsutil::write_atomic(path, table.as_bytes())?;
+    metapix::base::fsutil::write_atomic(path, table.as_bytes())?;
     println!("{table}");
     eprintln!("wrote {}", path.display());
     Ok(())

@@ -2,7 +2,7 @@
 //! Our pose estimator looks at each generated frame, and PCK@0.1 counts the joints it
 //! finds within a tenth of the driving person's size of where the driving skeleton has them.
 
-use crate::skeleton::{Landmark, Skeleton};
+use crate::base::skeleton::{Landmark, Skeleton};
 
 /// The joints counted: nose, shoulders, elbows, wrists, hips, knees and ankles (the 13 of
 /// the usual 2-D pose benchmarks), as BlazePose numbers them.
@@ -45,7 +45,7 @@ pub fn pck(found: &Skeleton, driving: &Skeleton, alpha: f32) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::skeleton::NUM_LANDMARKS;
+    use crate::base::skeleton::NUM_LANDMARKS;
 
     /// A standing figure whose counted joints span 100 px (nose at y 0, ankles at y 100).
     fn figure(dx: f32) -> Skeleton {

@@ -246,7 +246,7 @@ fn draw(records: &[EvalRecord], inits: &[String], sweep: Sweep, path: &Path) -> 
     image
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .map_err(|e| e.to_string())?;
-    crate::fsutil::write_atomic(path, &png).map_err(|e| e.to_string())
+    crate::base::fsutil::write_atomic(path, &png).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use live::wait_for_live_frames;
 
 use super::probe::unreachable_reason;
 use super::{Container, InputInfo, InputSpec, OutputSpec, StreamError};
-use crate::endpoints::{FrameSink, FrameSource};
+use crate::stream::endpoints::{FrameSink, FrameSource};
 use crate::{Frame, RgbImage};
 
 const DECODE_FILE: &str = include_str!("../../../pipelines/decode-file.gst");

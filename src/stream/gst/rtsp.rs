@@ -20,7 +20,7 @@ use gstreamer_rtsp_server::prelude::*;
 use gstreamer_rtsp_server::{RTSPFilterResult, RTSPMediaFactory, RTSPServer};
 
 use super::common::{frame_buffer, init, rgb_caps};
-use crate::endpoints::FrameSink;
+use crate::stream::endpoints::FrameSink;
 use crate::stream::{RtspAddress, StreamError};
 use crate::Frame;
 

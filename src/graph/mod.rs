@@ -5,8 +5,11 @@
 //! sender, each stage drains and drops its own, and the sink finishes the output. A stage
 //! that fails drops its receiver, which stops the stages before it; its error reaches the
 //! caller. File inputs block rather than drop, so every input frame becomes an output frame;
-//! live inputs drop the stalest waiting frame at any link that is full ([`crate::link`]),
+//! live inputs drop the stalest waiting frame at any link that is full ([`crate::graph::link`]),
 //! and frames older than `max_latency` never reach the generator. Every drop is counted.
+
+pub mod link;
+pub mod meter;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -16,15 +19,15 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::RecvTimeoutError;
 
-pub use crate::endpoints::{FrameSink, FrameSource};
+use crate::base::stats::{LatencyHistogram, RunStats};
 use crate::generate::Generator;
-use crate::link::{link, DropCounter, LinkReceiver, Policy};
-use crate::meter::Meter;
 use crate::pose::{PoseError, PoseEstimator};
 use crate::render::{View, ViewRenderer};
-use crate::stats::{LatencyHistogram, RunStats};
+pub use crate::stream::endpoints::{FrameSink, FrameSource};
 use crate::stream::StreamError;
 use crate::{Frame, Skeleton};
+use link::{link, DropCounter, LinkReceiver, Policy};
+use meter::Meter;
 
 /// Frames waiting between two stages of a file run. Small: latency, not throughput, is
 /// what queues buy.
@@ -65,7 +68,7 @@ pub struct GraphConfig {
     /// it (its age plus the generator's recent time per frame) is dropped before the
     /// generator.
     pub max_latency: Option<Duration>,
-    /// Live only: copy the source's stamp ([`crate::stamp`]) into every output frame, so a
+    /// Live only: copy the source's stamp ([`crate::base::stamp`]) into every output frame, so a
     /// client can measure glass-to-glass latency.
     pub carry_stamp: bool,
     /// Print rates, drops and latencies to stderr once a second.
@@ -300,8 +303,8 @@ pub fn run_graph(
                 }
                 let mut image = renderer.render(&p.frame.image, &p.skeleton, p.generated.as_ref());
                 if carry_stamp {
-                    if let Some(stamp) = crate::stamp::read_rgb(&p.frame.image) {
-                        crate::stamp::write(&mut image, stamp);
+                    if let Some(stamp) = crate::base::stamp::read_rgb(&p.frame.image) {
+                        crate::base::stamp::write(&mut image, stamp);
                     }
                 }
                 Ok(Some(Frame {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::AtomicFile;
+use crate::base::fsutil::AtomicFile;
 use crate::{Landmark, Skeleton};
 
 /// One frame's line.
@@ -99,7 +99,7 @@ pub fn read(path: &Path) -> std::io::Result<Vec<PoseRecord>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::skeleton::NUM_LANDMARKS;
+    use crate::base::skeleton::NUM_LANDMARKS;
 
     #[test]
     fn records_round_trip_through_a_file() {

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::pipeline::StageClock;
-use crate::stats::LatencyHistogram;
+use crate::base::stats::LatencyHistogram;
+use crate::graph::StageClock;
 
 const PERIOD: Duration = Duration::from_secs(1);
 const STAGES: [&str; 3] = ["pose", "generate", "render"];

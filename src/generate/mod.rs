@@ -8,7 +8,7 @@ use tch::{Device, Kind};
 
 use crate::model::checkpoint::{self, CheckpointError, CheckpointMeta};
 use crate::model::Pose2Im;
-use crate::normalize::{measure, NormStats, PoseNormalizer};
+use crate::render::normalize::{measure, NormStats, PoseNormalizer};
 use crate::render::PoseMapRenderer;
 use crate::train::data::{pose_tensor, tensor_image};
 use crate::{RgbImage, Skeleton};
@@ -118,10 +118,10 @@ impl Generator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::skeleton::NUM_LANDMARKS;
     use crate::model::device::{self, DeviceChoice};
     use crate::model::{CheckpointMeta, Pose2ImConfig};
     use crate::render::NUM_PARTS;
-    use crate::skeleton::NUM_LANDMARKS;
 
     #[test]
     fn generates_frames_of_the_checkpoint_resolution_on_every_device() {

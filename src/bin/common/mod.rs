@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::pose::{OneEuroParams, PoseConfig};
-use crate::progress::Progress;
+use metapix::jobs::progress::Progress;
+use metapix::pose::{OneEuroParams, PoseConfig};
 
 /// Pose-stage flags.
 #[derive(clap::Args, Debug, Clone)]
@@ -43,7 +43,7 @@ impl PoseArgs {
     /// a bad path is reported here.
     pub fn config(&self) -> anyhow::Result<PoseConfig> {
         if let Some(lib) = &self.onnxruntime {
-            crate::assets::onnx_environment(Some(lib))?;
+            metapix::pose::assets::onnx_environment(Some(lib))?;
         }
         if self.min_cutoff <= 0.0 || self.beta < 0.0 {
             anyhow::bail!("--min-cutoff must be > 0 and --beta >= 0");
@@ -74,19 +74,6 @@ pub fn stop_on_signal() -> anyhow::Result<Arc<AtomicBool>> {
         eprintln!("stopping: finishing the output (press Ctrl-C again to abort)");
     })?;
     Ok(stop)
-}
-
-/// Parses `WIDTHxHEIGHT`.
-pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
-    let (w, h) = text
-        .split_once(['x', 'X'])
-        .ok_or_else(|| format!("{text}: expected WIDTHxHEIGHT, e.g. 512x512"))?;
-    let side = |s: &str| {
-        s.trim()
-            .parse::<u32>()
-            .map_err(|_| format!("{text}: expected WIDTHxHEIGHT"))
-    };
-    Ok((side(w)?, side(h)?))
 }
 
 pub fn progress(label: &str, quiet: bool) -> Progress {

@@ -148,7 +148,7 @@ impl RunStats {
     /// Writes the JSON summary atomically (temporary file, then rename).
     pub fn write_json(&self, path: &std::path::Path) -> std::io::Result<()> {
         let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        crate::fsutil::write_atomic(path, json.as_bytes())
+        crate::base::fsutil::write_atomic(path, json.as_bytes())
     }
 }
 

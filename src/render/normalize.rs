@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::skeleton::idx;
+use crate::base::skeleton::idx;
 use crate::Skeleton;
 
 /// Frames whose ankle y lies within this fraction of the ankle range from an end count as
@@ -163,7 +163,7 @@ impl PoseNormalizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::skeleton::NUM_LANDMARKS;
+    use crate::base::skeleton::NUM_LANDMARKS;
 
     /// A standing figure of `height` px whose ankles are at (`x`, `ankle`).
     fn figure(x: f32, ankle: f32, height: f32) -> Skeleton {
