@@ -4,6 +4,7 @@
 //! constant memory and percentiles stay within about 1% of the exact value.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -14,6 +15,10 @@ const GROWTH: f64 = 1.01;
 const MIN_US: f64 = 1.0;
 /// Enough buckets to reach about 10 minutes.
 const BUCKETS: usize = 2100;
+
+/// A stage's latency histogram, shared between the stage that records into it and whoever
+/// reports it while the stage runs.
+pub type StageClock = Arc<Mutex<LatencyHistogram>>;
 
 /// A latency histogram with percentile queries.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use crate::model::checkpoint::{self, CheckpointError, CheckpointMeta};
 use crate::model::Pose2Im;
 use crate::render::normalize::{measure, NormStats, PoseNormalizer};
 use crate::render::PoseMapRenderer;
-use crate::train::data::{pose_tensor, tensor_image};
+use crate::model::io::{pose_tensor, tensor_image};
 use crate::{RgbImage, Skeleton};
 
 /// Refit the driving statistics after every frame until this many, then every this many.

@@ -3,8 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::base::stats::LatencyHistogram;
-use crate::graph::StageClock;
+use crate::base::stats::{LatencyHistogram, StageClock};
 
 const PERIOD: Duration = Duration::from_secs(1);
 const STAGES: [&str; 3] = ["pose", "generate", "render"];

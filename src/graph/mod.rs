@@ -13,13 +13,12 @@ pub mod meter;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::thread::{Scope, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::RecvTimeoutError;
 
-use crate::base::stats::{LatencyHistogram, RunStats};
+use crate::base::stats::{LatencyHistogram, RunStats, StageClock};
 use crate::generate::Generator;
 use crate::pose::{PoseError, PoseEstimator};
 use crate::render::{View, ViewRenderer};
@@ -137,9 +136,6 @@ impl GraphReport {
         }
     }
 }
-
-/// A stage's latency histogram, shared with the once-a-second report.
-pub type StageClock = Arc<Mutex<LatencyHistogram>>;
 
 /// Runs `f` on every item of `input` on a new thread, timing each call that yields an item
 /// into `clock` and sending that item (None: dropped) through a link with `policy`.

@@ -12,9 +12,9 @@ use tch::{nn, Device, Kind, Tensor};
 
 use super::discriminator::{PatchGan, PatchGanConfig};
 use super::pose2im::{Pose2Im, Pose2ImConfig};
+use super::rates::LayerRates;
 use crate::render::normalize::NormStats;
 use crate::render::POSE_MAP_FORMAT;
-use crate::train::rates::LayerRates;
 
 /// Identifies this layout of checkpoint files.
 pub const CHECKPOINT_FORMAT: &str = "metapix-checkpoint-v1";

@@ -3,7 +3,9 @@
 pub mod checkpoint;
 pub mod device;
 pub mod discriminator;
+pub mod io;
 pub mod pose2im;
+pub mod rates;
 #[cfg(test)]
 mod tests;
 

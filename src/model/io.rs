@@ -1,0 +1,51 @@
+//! Tensors in and out of the generators: frames as (3, H, W) tensors in -1..1, and pose maps
+//! as (C, S, S) tensors in 0..1. Inference and training both use these.
+
+use tch::{Kind, Tensor};
+
+use crate::render::{PoseMapRenderer, NUM_PARTS};
+use crate::{RgbImage, Skeleton};
+
+/// An RGB frame as a (3, H, W) tensor in -1..1.
+pub fn image_tensor(image: &RgbImage) -> Tensor {
+    let (h, w) = (image.height as i64, image.width as i64);
+    Tensor::from_slice(&image.data)
+        .view([h, w, 3])
+        .permute([2, 0, 1])
+        .to_kind(Kind::Float)
+        / 127.5
+        - 1.0
+}
+
+/// A (3, H, W) tensor in -1..1 back to an RGB frame.
+pub fn tensor_image(t: &Tensor) -> RgbImage {
+    let (h, w) = (t.size()[1], t.size()[2]);
+    let bytes = ((t.detach().to_device(tch::Device::Cpu).to_kind(Kind::Float) + 1.0) * 127.5)
+        .clamp(0.0, 255.0)
+        .round()
+        .to_kind(Kind::Uint8)
+        .permute([1, 2, 0])
+        .contiguous();
+    let data = Vec::<u8>::try_from(bytes.flatten(0, -1)).expect("u8 tensor converts");
+    RgbImage::from_raw(w as u32, h as u32, data)
+}
+
+/// The pose map of a skeleton (in panel pixels) as a (C, S, S) tensor.
+pub fn pose_tensor(renderer: &mut PoseMapRenderer, skeleton: &Skeleton) -> Tensor {
+    let map = renderer.render(skeleton);
+    let s = map.size as i64;
+    Tensor::from_slice(&map.data).view([NUM_PARTS as i64, s, s])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_round_trip_through_tensors() {
+        let img = RgbImage::from_raw(2, 1, vec![0, 128, 255, 10, 20, 30]);
+        let t = image_tensor(&img);
+        assert_eq!(t.size(), [3, 1, 2]);
+        assert_eq!(tensor_image(&t), img);
+    }
+}
