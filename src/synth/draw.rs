@@ -37,7 +37,7 @@ fn paint(
     paint_scene(&scene, width, height, id.backdrop.wall_top)
 }
 
-/// The frame as drawing commands, for either painter.
+/// The frame as drawing commands, for the painter.
 pub(crate) fn scene(
     id: &Identity,
     body: &Body,

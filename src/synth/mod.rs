@@ -20,9 +20,6 @@ mod face;
 mod identity;
 mod live;
 mod motion;
-mod raster;
-#[cfg(test)]
-mod raster_tests;
 mod shapes;
 mod skia;
 mod source;
@@ -76,29 +73,6 @@ impl SyntheticPerson {
         let body = body::solve(&self.identity, &self.motion.pose(t), &layout);
         let image = draw::draw(&self.identity, &body, layout.floor_y, width, height);
         (image, skeleton(&body))
-    }
-
-    /// Frames at `times` drawn by the tch rasterizer on `device` (the GPU, for making
-    /// training data in bulk): a float tensor (N, 3, H, W) in 0..1 and the ground-truth
-    /// skeletons. Same scene as [`SyntheticPerson::render`], within a few levels at edges.
-    pub fn render_tensor(
-        &self,
-        times: &[f32],
-        width: u32,
-        height: u32,
-        device: tch::Device,
-    ) -> (tch::Tensor, Vec<Skeleton>) {
-        let (width, height) = (width.max(MIN_SIZE), height.max(MIN_SIZE));
-        let (scenes, skeletons) = times
-            .iter()
-            .map(|&t| {
-                let layout = body::Layout::at(&self.identity, width, height, t);
-                let body = body::solve(&self.identity, &self.motion.pose(t), &layout);
-                let scene = draw::scene(&self.identity, &body, layout.floor_y, width, height, true);
-                (scene, skeleton(&body))
-            })
-            .unzip::<_, _, Vec<_>, Vec<_>>();
-        (raster::rasterize(&scenes, width, height, device), skeletons)
     }
 
     /// The ground-truth skeleton alone, without drawing (cheap).

@@ -1,5 +1,5 @@
 //! Drawing primitives: shaded capsules, ellipses and smooth outlines, recorded into a
-//! [`Scene`] that a painter (tiny-skia on the CPU, or the tch rasterizer) replays.
+//! [`Scene`] that the painter (tiny-skia, [`super::skia`]) replays.
 //!
 //! Shading (darker edges, a highlight, an outline) gives the limbs the roundness a pose
 //! CNN trained on real people expects; flat cut-outs are read less reliably.

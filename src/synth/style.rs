@@ -72,8 +72,6 @@ impl Pattern {
 
     /// How much of the print's colour covers part coordinates (`u` across, `v` along, in
     /// stature units), 0..1, with edges softened over `aa` stature units (one pixel).
-    ///
-    /// The tch rasterizer evaluates the same formula on tensors.
     pub(crate) fn ink(&self, u: f32, v: f32, aa: f32) -> f32 {
         let (s, c) = self.angle.sin_cos();
         let (a, b) = (u * c - v * s, u * s + v * c);
