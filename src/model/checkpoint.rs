@@ -2,6 +2,11 @@
 //! (architecture and sizes, resolution, pose-map format, the target's normalization
 //! statistics, how it was trained). Writes are atomic; a file that does not match the code
 //! is refused with an error naming the difference, never loaded into the wrong shape.
+//!
+//! The layout is the same for every architecture: the metadata's `architecture` and
+//! `generator` keys are [`ArchConfig`]'s, the generator's tensors carry their plain names,
+//! and tensors under a reserved prefix ([`DISCRIMINATOR_PREFIX`], [`SOURCE_PREFIX`]) belong to
+//! what a checkpoint carries beside the generator.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,24 +16,32 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
 
 use super::discriminator::{PatchGan, PatchGanConfig};
-use super::pose2im::{Pose2Im, Pose2ImConfig};
 use super::rates::LayerRates;
+use super::{ArchConfig, Generator};
 use crate::render::normalize::NormStats;
-use crate::render::POSE_MAP_FORMAT;
 
 /// Identifies this layout of checkpoint files.
 pub const CHECKPOINT_FORMAT: &str = "metapix-checkpoint-v1";
 /// The metadata key under which [`CheckpointMeta`] is stored as JSON.
 const META_KEY: &str = "metapix";
+/// Prefix of the discriminator's tensor names in a checkpoint.
+pub const DISCRIMINATOR_PREFIX: &str = "discriminator.";
+/// Prefix of what a personalized checkpoint carries of its target for architectures that
+/// move the target's own pixels (source frames, masks); not generator weights.
+pub const SOURCE_PREFIX: &str = "source.";
+/// The architecture names this build reads, for messages.
+const KNOWN_ARCHITECTURES: &str = "pose2im";
 
 /// Everything a checkpoint says about its weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckpointMeta {
     pub format: String,
-    pub architecture: String,
-    pub generator: Pose2ImConfig,
+    /// The architecture and its sizes (the keys `architecture` and `generator`).
+    #[serde(flatten)]
+    pub arch: ArchConfig,
     /// Side of the square frames the generator was trained at.
     pub resolution: u32,
+    /// How the generator reads poses ([`super::InputFormat::id`]).
     pub pose_map_format: String,
     /// The target's pose statistics, for normalizing driving skeletons.
     pub normalization: Option<NormStats>,
@@ -39,19 +52,18 @@ pub struct CheckpointMeta {
     #[serde(default)]
     pub discriminator: Option<PatchGanConfig>,
     /// Personalization's learning-rate multiplier per generator tensor, meta-learned with
-    /// the weights ([`crate::train::rates`]); absent means uniform.
+    /// the weights; absent means uniform.
     #[serde(default, skip_serializing_if = "LayerRates::is_uniform")]
     pub inner_lr: LayerRates,
 }
 
 impl CheckpointMeta {
-    pub fn new(generator: Pose2ImConfig, resolution: u32) -> Self {
+    pub fn new(arch: ArchConfig, resolution: u32) -> Self {
         Self {
             format: CHECKPOINT_FORMAT.into(),
-            architecture: "pose2im".into(),
-            generator,
+            arch,
             resolution,
-            pose_map_format: POSE_MAP_FORMAT.into(),
+            pose_map_format: arch.input().id().into(),
             normalization: None,
             training: serde_json::Value::Null,
             discriminator: None,
@@ -79,9 +91,6 @@ pub enum CheckpointError {
     #[error("checkpoint {path} does not match its architecture: {reason}")]
     Mismatch { path: PathBuf, reason: String },
 }
-
-/// Prefix of the discriminator's tensor names in a checkpoint.
-const DISCRIMINATOR_PREFIX: &str = "discriminator.";
 
 /// Writes the variables of `vs` (as f32) with `meta`, atomically.
 pub fn save(path: &Path, vs: &nn::VarStore, meta: &CheckpointMeta) -> Result<(), CheckpointError> {
@@ -160,34 +169,54 @@ fn parse_meta(path: &Path, bytes: &[u8]) -> Result<CheckpointMeta, CheckpointErr
         .as_ref()
         .and_then(|m| m.get(META_KEY))
         .ok_or_else(|| format("no metapix metadata".into()))?;
-    let meta: CheckpointMeta =
+    // The names first, so that a newer file says what it is rather than failing to parse.
+    let raw: serde_json::Value =
         serde_json::from_str(json).map_err(|e| format(format!("unreadable metadata ({e})")))?;
-    if meta.format != CHECKPOINT_FORMAT {
+    let named = |key: &str| {
+        let value = raw.get(key).and_then(|v| v.as_str());
+        value.unwrap_or("none").to_string()
+    };
+    if named("format") != CHECKPOINT_FORMAT {
         return Err(format(format!(
             "format {} (this build reads {CHECKPOINT_FORMAT})",
-            meta.format
+            named("format")
         )));
     }
-    if meta.architecture != "pose2im" {
+    let architecture = named("architecture");
+    if !KNOWN_ARCHITECTURES
+        .split(' ')
+        .any(|a| a == architecture.as_str())
+    {
         return Err(format(format!(
-            "architecture {} (this build has pose2im)",
-            meta.architecture
+            "architecture {architecture} (this build has {KNOWN_ARCHITECTURES})"
         )));
     }
-    if meta.pose_map_format != POSE_MAP_FORMAT {
+    let meta: CheckpointMeta =
+        serde_json::from_value(raw).map_err(|e| format(format!("unreadable metadata ({e})")))?;
+    let expected = meta.arch.input().id();
+    if meta.pose_map_format != expected {
         return Err(format(format!(
-            "pose maps {} (this build draws {POSE_MAP_FORMAT})",
+            "pose maps {} (this build draws {expected} for {architecture})",
             meta.pose_map_format
         )));
     }
+    // Checked before anything is built: a zero or huge side would fail deep in libtorch.
+    meta.arch
+        .check_size(meta.resolution)
+        .map_err(|e| format(format!("resolution {e}")))?;
     Ok(meta)
 }
 
-/// Loads a generator checkpoint onto `device`.
-pub fn load(
-    path: &Path,
-    device: Device,
-) -> Result<(nn::VarStore, Pose2Im, CheckpointMeta), CheckpointError> {
+/// A checkpoint's generator and, when it carries one, its discriminator.
+pub struct Loaded {
+    pub gen_vs: nn::VarStore,
+    pub generator: Generator,
+    pub meta: CheckpointMeta,
+    pub discriminator: Option<(nn::VarStore, PatchGan)>,
+}
+
+/// Loads everything in a checkpoint file onto `device`, reading it once.
+pub fn load(path: &Path, device: Device) -> Result<Loaded, CheckpointError> {
     let bytes = std::fs::read(path).map_err(|source| CheckpointError::Read {
         path: path.to_path_buf(),
         source,
@@ -195,96 +224,35 @@ pub fn load(
     load_bytes(path, &bytes, device)
 }
 
-/// Loads a checkpoint already in memory; `path` only names it in errors.
-pub fn load_bytes(
-    path: &Path,
-    bytes: &[u8],
-    device: Device,
-) -> Result<(nn::VarStore, Pose2Im, CheckpointMeta), CheckpointError> {
+/// [`load`] for a checkpoint in memory; `path` only names it in errors.
+pub fn load_bytes(path: &Path, bytes: &[u8], device: Device) -> Result<Loaded, CheckpointError> {
     let meta = parse_meta(path, bytes)?;
-    let corrupt = |reason: String| CheckpointError::Corrupt {
+    let file = SafeTensors::deserialize(bytes).map_err(|e| CheckpointError::Corrupt {
         path: path.to_path_buf(),
-        reason,
-    };
+        reason: e.to_string(),
+    })?;
     let mismatch = |reason: String| CheckpointError::Mismatch {
         path: path.to_path_buf(),
         reason,
     };
-    let file = SafeTensors::deserialize(bytes).map_err(|e| corrupt(e.to_string()))?;
-    let mut vs = nn::VarStore::new(device);
-    let model = Pose2Im::new(&vs.root(), meta.generator);
-    fill(&file, "", &mut vs, device).map_err(mismatch)?;
-    Ok((vs, model, meta))
-}
-
-/// A checkpoint's generator and, when it carries one, its discriminator.
-pub struct Loaded {
-    pub gen_vs: nn::VarStore,
-    pub generator: Pose2Im,
-    pub meta: CheckpointMeta,
-    pub discriminator: Option<(nn::VarStore, PatchGan)>,
-}
-
-/// Loads everything in a checkpoint file, reading it once.
-pub fn load_all(path: &Path, device: Device) -> Result<Loaded, CheckpointError> {
-    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    load_all_bytes(path, &bytes, device)
-}
-
-/// [`load_all`] for a checkpoint in memory; `path` only names it in errors.
-pub fn load_all_bytes(
-    path: &Path,
-    bytes: &[u8],
-    device: Device,
-) -> Result<Loaded, CheckpointError> {
-    let (gen_vs, generator, meta) = load_bytes(path, bytes, device)?;
-    let discriminator = load_discriminator_bytes(path, bytes, device)?;
+    let mut gen_vs = nn::VarStore::new(device);
+    let generator = Generator::new(&gen_vs.root(), &meta.arch);
+    fill(&file, "", &mut gen_vs, device).map_err(mismatch)?;
+    let discriminator = match meta.discriminator {
+        Some(config) => {
+            let mut vs = nn::VarStore::new(device);
+            let model = PatchGan::new(&vs.root(), config);
+            fill(&file, DISCRIMINATOR_PREFIX, &mut vs, device).map_err(mismatch)?;
+            Some((vs, model))
+        }
+        None => None,
+    };
     Ok(Loaded {
         gen_vs,
         generator,
         meta,
         discriminator,
     })
-}
-
-/// The discriminator stored in a checkpoint, if it has one.
-pub fn load_discriminator(
-    path: &Path,
-    device: Device,
-) -> Result<Option<(nn::VarStore, PatchGan)>, CheckpointError> {
-    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    load_discriminator_bytes(path, &bytes, device)
-}
-
-/// [`load_discriminator`] for a checkpoint in memory; `path` only names it in errors.
-pub fn load_discriminator_bytes(
-    path: &Path,
-    bytes: &[u8],
-    device: Device,
-) -> Result<Option<(nn::VarStore, PatchGan)>, CheckpointError> {
-    let meta = parse_meta(path, bytes)?;
-    let Some(config) = meta.discriminator else {
-        return Ok(None);
-    };
-    let file = SafeTensors::deserialize(bytes).map_err(|e| CheckpointError::Corrupt {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    let mut vs = nn::VarStore::new(device);
-    let model = PatchGan::new(&vs.root(), config);
-    fill(&file, DISCRIMINATOR_PREFIX, &mut vs, device).map_err(|reason| {
-        CheckpointError::Mismatch {
-            path: path.to_path_buf(),
-            reason,
-        }
-    })?;
-    Ok(Some((vs, model)))
 }
 
 /// Copies the tensors named `prefix` + variable name from `file` into `vs` (f32), checking
@@ -300,7 +268,9 @@ fn fill(
         .names()
         .iter()
         .filter(|n| match prefix {
-            "" => !n.starts_with(DISCRIMINATOR_PREFIX),
+            "" => ![DISCRIMINATOR_PREFIX, SOURCE_PREFIX]
+                .iter()
+                .any(|p| n.starts_with(p)),
             p => n.starts_with(p),
         })
         .count();

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use tch::Device;
 
 /// The user's choice (`--device`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceChoice {
     Auto,
     Cpu,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn;
 use tch::Tensor;
 
-use super::pose2im::instance_norm;
+use super::layers::instance_norm;
 
 /// The discriminator's shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,15 +28,6 @@ impl PatchGanConfig {
             ndf: 64,
             layers: 3,
             scales: 2,
-        }
-    }
-
-    /// The one trained beside `generator`: pix2pixHD's for the paper generator, else lite.
-    pub fn for_generator(generator: &super::Pose2ImConfig, in_channels: i64) -> Self {
-        if generator.ngf >= 64 {
-            Self::paper(in_channels)
-        } else {
-            Self::lite(in_channels)
         }
     }
 

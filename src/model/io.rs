@@ -3,8 +3,33 @@
 
 use tch::{Kind, Tensor};
 
+use super::InputFormat;
 use crate::render::{PoseMapRenderer, NUM_PARTS};
 use crate::{RgbImage, Skeleton};
+
+/// Draws skeletons as a generator of some [`InputFormat`] reads them, reusing its scratch
+/// buffers from pose to pose.
+pub struct PoseEncoder {
+    input: InputFormat,
+    renderer: PoseMapRenderer,
+}
+
+impl PoseEncoder {
+    /// An encoder for poses in square frames of `size` pixels (at least 1).
+    pub fn new(input: InputFormat, size: u32) -> Self {
+        Self {
+            input,
+            renderer: PoseMapRenderer::new(size),
+        }
+    }
+
+    /// `skeleton` (frame pixels) as a (C, S, S) tensor; nobody gives zeros.
+    pub fn encode(&mut self, skeleton: &Skeleton) -> Tensor {
+        match self.input {
+            InputFormat::PartMaps18 => pose_tensor(&mut self.renderer, skeleton),
+        }
+    }
+}
 
 /// An RGB frame as a (3, H, W) tensor in -1..1.
 pub fn image_tensor(image: &RgbImage) -> Tensor {
@@ -31,7 +56,7 @@ pub fn tensor_image(t: &Tensor) -> RgbImage {
 }
 
 /// The pose map of a skeleton (in panel pixels) as a (C, S, S) tensor.
-pub fn pose_tensor(renderer: &mut PoseMapRenderer, skeleton: &Skeleton) -> Tensor {
+fn pose_tensor(renderer: &mut PoseMapRenderer, skeleton: &Skeleton) -> Tensor {
     let map = renderer.render(skeleton);
     let s = map.size as i64;
     Tensor::from_slice(&map.data).view([NUM_PARTS as i64, s, s])

@@ -1,28 +1,65 @@
-//! The generator and its checkpoints (tch: CUDA when present, else CPU).
+//! The generators and their checkpoints (tch: CUDA when present, else CPU).
+//!
+//! [`ArchConfig`] is the closed set of generator architectures a checkpoint can name, with
+//! their sizes, and [`Generator`] one of them built. Together they are the one place an
+//! architecture plugs in: how it is built, what it is conditioned on ([`Condition`]), how its
+//! training batches are drawn from a person's frames ([`Examples`]), which frame sizes it
+//! takes, and whether several run side by side as one grouped model. A new architecture is a
+//! new variant of both; the compiler then lists every `match` that must learn it.
 
 pub mod checkpoint;
 pub mod device;
 pub mod discriminator;
+pub mod examples;
+pub mod guard;
 pub mod io;
+mod layers;
 pub mod pose2im;
 pub mod rates;
 #[cfg(test)]
 mod tests;
 
+use serde::{Deserialize, Serialize};
+use tch::nn;
+use tch::nn::Module;
+use tch::Tensor;
+
 pub use checkpoint::{CheckpointError, CheckpointMeta};
+pub use device::DeviceChoice;
+pub use discriminator::{PatchGan, PatchGanConfig};
+pub use examples::{Batch, Examples};
+pub use guard::TorchError;
+pub use pose2im::{split_groups, Pose2Im, Pose2ImConfig};
+
+use crate::render::{NUM_PARTS, POSE_MAP_FORMAT};
+
+/// Largest frame side a generator is built for.
+pub const MAX_SIZE: u32 = 4096;
+
+/// A size every shipped preset of every architecture accepts: `metapix prepare` and
+/// `metapix synth --prepared` choose sizes before anyone knows which generator will learn
+/// from them.
+pub const SIZE_MULTIPLE: u32 = 16;
 
 /// A checkpoint built into the binaries, so it works from any folder with nothing given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Builtin {
     /// How it is named in messages.
     pub name: &'static str,
     pub bytes: &'static [u8],
 }
 
+/// Its name only: the bytes are megabytes of weights.
+impl std::fmt::Debug for Builtin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Builtin({})", self.name)
+    }
+}
+
 impl Builtin {
     /// The generator, and the discriminator when the checkpoint carries one.
     pub fn load(&self, device: tch::Device) -> Result<checkpoint::Loaded, CheckpointError> {
-        checkpoint::load_all_bytes(std::path::Path::new(self.name), self.bytes, device)
+        checkpoint::load_bytes(std::path::Path::new(self.name), self.bytes, device)
     }
 }
 
@@ -40,5 +77,270 @@ pub const METAPIX_INIT: Builtin = Builtin {
     bytes: include_bytes!("../../models/metapix-init-lite.safetensors"),
 };
 
-pub use device::DeviceChoice;
-pub use pose2im::{split_groups, Pose2Im, Pose2ImConfig};
+/// The named shapes of each architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// The paper's size.
+    Paper,
+    /// Small enough to run live at 256x256 on a 2-core CPU.
+    Lite,
+}
+
+/// How a generator reads poses. Stored in checkpoints (`pose_map_format`), so a model never
+/// reads poses drawn another way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// One channel per body part, each its limbs drawn as thick strokes
+    /// ([`crate::render::PoseMapRenderer`]).
+    PartMaps18,
+}
+
+impl InputFormat {
+    /// The name checkpoints store.
+    pub fn id(self) -> &'static str {
+        match self {
+            InputFormat::PartMaps18 => POSE_MAP_FORMAT,
+        }
+    }
+
+    /// Channels of one encoded pose.
+    pub fn channels(self) -> i64 {
+        match self {
+            InputFormat::PartMaps18 => NUM_PARTS as i64,
+        }
+    }
+}
+
+/// A generator architecture and its sizes, as a checkpoint names them: the JSON keys
+/// `architecture` (the variant) and `generator` (its configuration), as v1 files have them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "architecture", content = "generator", rename_all = "lowercase")]
+pub enum ArchConfig {
+    /// The pix2pixHD global generator: the pose map in, the person out ([`Pose2Im`]).
+    Pose2Im(Pose2ImConfig),
+}
+
+/// A frame size a generator cannot take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{size} px: {who} takes only sides that are multiples of {multiple}, from {multiple} to {MAX_SIZE}{hint}")]
+pub struct BadSize {
+    pub size: u32,
+    pub multiple: u32,
+    /// Whose constraint it is, in words ("the pose2im generator").
+    pub who: &'static str,
+    /// The nearest sizes that work, in words.
+    hint: String,
+}
+
+impl BadSize {
+    /// `size` checked against `multiple`, the constraint of `who`.
+    pub fn check(size: u32, multiple: u32, who: &'static str) -> Result<u32, BadSize> {
+        if size >= multiple && size <= MAX_SIZE && size % multiple == 0 {
+            return Ok(size);
+        }
+        let top = MAX_SIZE / multiple * multiple;
+        let below = (size / multiple * multiple).clamp(multiple, top);
+        let above = (below + multiple).min(top);
+        let hint = if below == above || size < multiple || size > MAX_SIZE {
+            format!(" (say {below})")
+        } else {
+            format!(" (say {below} or {above})")
+        };
+        Err(BadSize {
+            size,
+            multiple,
+            who,
+            hint,
+        })
+    }
+}
+
+impl ArchConfig {
+    /// The preset of the pose-to-image generator for this build's pose maps.
+    pub fn pose2im(preset: Preset) -> Self {
+        let channels = InputFormat::PartMaps18.channels();
+        ArchConfig::Pose2Im(match preset {
+            Preset::Paper => Pose2ImConfig::paper(channels),
+            Preset::Lite => Pose2ImConfig::lite(channels),
+        })
+    }
+
+    /// The architecture's name, as checkpoints store it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ArchConfig::Pose2Im(_) => "pose2im",
+        }
+    }
+
+    /// How it reads poses.
+    pub fn input(&self) -> InputFormat {
+        match self {
+            ArchConfig::Pose2Im(_) => InputFormat::PartMaps18,
+        }
+    }
+
+    /// Frame sides must be multiples of this.
+    pub fn size_multiple(&self) -> u32 {
+        match self {
+            ArchConfig::Pose2Im(c) => c.size_multiple() as u32,
+        }
+    }
+
+    /// `size` if this generator takes square frames of that side.
+    pub fn check_size(&self, size: u32) -> Result<u32, BadSize> {
+        let who = match self {
+            ArchConfig::Pose2Im(_) => "the pose2im generator",
+        };
+        BadSize::check(size, self.size_multiple(), who)
+    }
+
+    /// The discriminator trained beside it for the paper's GAN terms: it sees the condition's
+    /// pose and an image.
+    pub fn discriminator(&self) -> PatchGanConfig {
+        let channels = self.input().channels() + 3;
+        match self {
+            ArchConfig::Pose2Im(c) if c.ngf >= 64 => PatchGanConfig::paper(channels),
+            ArchConfig::Pose2Im(_) => PatchGanConfig::lite(channels),
+        }
+    }
+
+    /// Whether G models of this architecture can run as one grouped model ([`Generator::grouped`]).
+    pub fn groups_side_by_side(&self) -> bool {
+        match self {
+            ArchConfig::Pose2Im(_) => true,
+        }
+    }
+}
+
+/// What a generator is conditioned on: the target pose, as its [`InputFormat`] encodes it
+/// (N, C, H, W), and for architectures that move a source frame's pixels into that pose, the
+/// source. A grouped generator takes its models' conditions side by side on the channels.
+#[derive(Debug)]
+pub struct Condition {
+    pub pose: Tensor,
+    pub source: Option<Source>,
+}
+
+/// A frame of the person and its encoded pose, to be moved into the condition's pose.
+#[derive(Debug)]
+pub struct Source {
+    pub image: Tensor,
+    pub pose: Tensor,
+}
+
+impl Condition {
+    /// A pose alone.
+    pub fn pose(pose: Tensor) -> Self {
+        Self { pose, source: None }
+    }
+
+    /// The conditions of a grouped model's groups, side by side on the channels.
+    pub fn side_by_side(parts: &[Condition]) -> Self {
+        let poses: Vec<&Tensor> = parts.iter().map(|c| &c.pose).collect();
+        let sources: Option<Vec<&Source>> = parts.iter().map(|c| c.source.as_ref()).collect();
+        Self {
+            pose: Tensor::cat(&poses, 1),
+            source: sources.filter(|s| !s.is_empty()).map(|s| Source {
+                image: Tensor::cat(&s.iter().map(|s| &s.image).collect::<Vec<_>>(), 1),
+                pose: Tensor::cat(&s.iter().map(|s| &s.pose).collect::<Vec<_>>(), 1),
+            }),
+        }
+    }
+
+    /// On `device`, as `kind` (bf16 on CUDA).
+    pub fn to(&self, device: tch::Device, kind: tch::Kind) -> Self {
+        let move_ = |t: &Tensor| t.to_device(device).to_kind(kind);
+        Self {
+            pose: move_(&self.pose),
+            source: self.source.as_ref().map(|s| Source {
+                image: move_(&s.image),
+                pose: move_(&s.pose),
+            }),
+        }
+    }
+}
+
+/// A built generator of one of the architectures: one model, or with [`Generator::grouped`]
+/// several independent ones run as one.
+#[derive(Debug)]
+pub enum Generator {
+    Pose2Im(Pose2Im),
+}
+
+impl Generator {
+    /// The generator `arch` describes, its variables under `p`.
+    pub fn new(p: &nn::Path, arch: &ArchConfig) -> Self {
+        match arch {
+            ArchConfig::Pose2Im(c) => Generator::Pose2Im(Pose2Im::new(p, *c)),
+        }
+    }
+
+    /// `groups` independent generators of `arch` as one model, where the architecture can do
+    /// that ([`ArchConfig::groups_side_by_side`]): Reptile personalizes a meta-batch of people
+    /// with it in one pass per step. Each variable holds the groups' variables stacked on its
+    /// first dimension ([`split_groups`]).
+    pub fn grouped(p: &nn::Path, arch: &ArchConfig, groups: usize) -> Option<Self> {
+        match arch {
+            ArchConfig::Pose2Im(c) => {
+                Some(Generator::Pose2Im(Pose2Im::grouped(p, *c, groups as i64)))
+            }
+        }
+    }
+
+    pub fn arch(&self) -> ArchConfig {
+        match self {
+            Generator::Pose2Im(g) => ArchConfig::Pose2Im(g.config),
+        }
+    }
+
+    /// Models held side by side (1: an ordinary generator).
+    pub fn groups(&self) -> i64 {
+        match self {
+            Generator::Pose2Im(g) => g.groups,
+        }
+    }
+
+    /// Frames (N, 3 x groups, H, W) in -1..1 for `condition`.
+    pub fn forward(&self, condition: &Condition) -> Tensor {
+        match self {
+            Generator::Pose2Im(g) => g.forward(&condition.pose),
+        }
+    }
+
+    /// A training batch from `examples`: frames `indices` as the targets to render, and what
+    /// the architecture is conditioned on for each (it may draw sources with `rng`).
+    pub(crate) fn batch(
+        &self,
+        examples: &Examples,
+        indices: &[i64],
+        _rng: &mut crate::base::rng::SplitMix64,
+    ) -> Batch {
+        let picked = examples.select(indices);
+        match self {
+            Generator::Pose2Im(_) => Batch {
+                condition: Condition::pose(picked.poses),
+                real: picked.frames,
+            },
+        }
+    }
+
+    /// The generator's frames for every example's pose, conditioned as
+    /// [`Generator::batch`] conditions them, eight at a time and without gradients: what the
+    /// benchmark and personalization score.
+    pub fn render(&self, examples: &Examples) -> Result<Tensor, TorchError> {
+        let mut rng = crate::base::rng::SplitMix64::new(0);
+        let n = examples.len() as i64;
+        guard::torch(|| {
+            tch::no_grad(|| {
+                let chunks: Vec<Tensor> = (0..n)
+                    .step_by(8)
+                    .map(|start| {
+                        let idx: Vec<i64> = (start..(start + 8).min(n)).collect();
+                        self.forward(&self.batch(examples, &idx, &mut rng).condition)
+                    })
+                    .collect();
+                Tensor::cat(&chunks, 0)
+            })
+        })
+    }
+}

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::Tensor;
 
+use super::layers::instance_norm;
+
 /// The generator's shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pose2ImConfig {
@@ -66,34 +68,10 @@ impl Pose2ImConfig {
         }
     }
 
-    /// A preset by name (`paper` or `lite`).
-    pub fn preset(name: &str, in_channels: i64) -> Option<Self> {
-        match name {
-            "paper" => Some(Self::paper(in_channels)),
-            "lite" => Some(Self::lite(in_channels)),
-            _ => None,
-        }
-    }
-
     /// Input sides must be multiples of this.
     pub fn size_multiple(&self) -> i64 {
         self.space_to_depth << self.downsamplings
     }
-}
-
-/// Instance norm without learned affine parameters, as pix2pixHD's `norm='instance'`
-/// (the discriminator uses it too).
-pub(super) fn instance_norm(x: &Tensor) -> Tensor {
-    x.instance_norm(
-        None::<Tensor>,
-        None::<Tensor>,
-        None::<Tensor>,
-        None::<Tensor>,
-        true,
-        0.1,
-        1e-5,
-        true,
-    )
 }
 
 /// Channel counts are per model; with `groups` > 1 the layer holds that many independent

@@ -1,0 +1,71 @@
+//! libtorch failures as errors. tch's tensor operations panic when libtorch throws (CUDA out
+//! of memory, a shape nobody validated), so the calls that can meet one (a generator's
+//! forward pass, a training step) run inside [`torch`], which turns such a panic into a
+//! one-line [`TorchError`]. Sizes and counts are validated before these calls; this is the
+//! net under them. The binaries install a panic hook that prints nothing, so the message
+//! reaches the user once, as the error.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// What libtorch said, in one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("libtorch failed: {0}")]
+pub struct TorchError(pub String);
+
+impl From<tch::TchError> for TorchError {
+    fn from(e: tch::TchError) -> Self {
+        TorchError(first_line(&e.to_string()))
+    }
+}
+
+/// Runs `f`, returning a libtorch failure inside it as an error instead of a panic.
+pub fn torch<T>(f: impl FnOnce() -> T) -> Result<T, TorchError> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        let text = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("a libtorch call panicked");
+        TorchError(first_line(text))
+    })
+}
+
+/// The useful line of a libtorch message: tch wraps it as `Torch("…")` inside a panic's
+/// `unwrap` text, and libtorch appends a C++ backtrace after a newline (escaped as `\n`
+/// inside the quotes).
+fn first_line(text: &str) -> String {
+    let text = text.split_once("Torch(\"").map_or(text, |(_, inner)| inner);
+    let end = [text.find("\\n"), text.find('\n'), text.find("\")")]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(text.len());
+    text[..end].trim().trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind, Tensor};
+
+    #[test]
+    fn a_libtorch_failure_becomes_one_line() {
+        let a = Tensor::zeros([2, 3], (Kind::Float, Device::Cpu));
+        let err = torch(|| a.matmul(&a)).unwrap_err();
+        println!("{err}");
+        assert!(err.0.contains("cannot be multiplied"), "{err}");
+        assert!(!err.to_string().contains('\n') && !err.0.contains("Exception raised"));
+        assert_eq!(torch(|| 2 + 2), Ok(4));
+    }
+
+    #[test]
+    fn wrapped_messages_are_cut_to_their_first_line() {
+        let panic_text = "called `Result::unwrap()` on an `Err` value: Torch(\"CUDA out of \
+                          memory. Tried to allocate 20.00 GiB\\nException raised from malloc\")";
+        assert_eq!(
+            first_line(panic_text),
+            "CUDA out of memory. Tried to allocate 20.00 GiB"
+        );
+        assert_eq!(first_line("plain message.\nmore"), "plain message");
+    }
+}
