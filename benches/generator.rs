@@ -32,7 +32,8 @@ fn config(name: &str) -> Pose2ImConfig {
             space_to_depth: 1,
             ..Pose2ImConfig::lite(channels)
         },
-        preset => Pose2ImConfig::preset(preset, channels).expect("known preset"),
+        "paper" => Pose2ImConfig::paper(channels),
+        _ => Pose2ImConfig::lite(channels),
     }
 }
 

@@ -3,39 +3,40 @@
 //! takes seconds. `cargo bench --bench personalize`; on the GPU machine build with
 //! `--no-default-features` and run with libtorch on LD_LIBRARY_PATH.
 
+use std::ops::ControlFlow;
 use std::time::Instant;
 
+use metapix::base::skeleton::Skeleton;
 use metapix::model::device::{self, DeviceChoice};
-use metapix::model::discriminator::{PatchGan, PatchGanConfig};
-use metapix::model::{Pose2Im, Pose2ImConfig};
-use metapix::render::NUM_PARTS;
-use metapix::train::rates::LayerRates;
-use metapix::train::{personalize, PersonalizeConfig, Shots};
+use metapix::model::rates::LayerRates;
+use metapix::model::{ArchConfig, Examples, Generator, PatchGan, Preset};
+use metapix::train::{personalize, PersonalizeConfig, Task, Trainee};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
 fn time_one(preset: &str, size: i64, device: Device, bf16: bool) -> Vec<f64> {
-    let c = NUM_PARTS as i64;
-    let (gen_cfg, disc_cfg) = match preset {
-        "paper" => (Pose2ImConfig::paper(c), PatchGanConfig::paper(c + 3)),
-        _ => (Pose2ImConfig::lite(c), PatchGanConfig::lite(c + 3)),
-    };
+    let arch = ArchConfig::pose2im(match preset {
+        "paper" => Preset::Paper,
+        _ => Preset::Lite,
+    });
+    let c = arch.input().channels();
     // The paper's losses: the figures in docs/BENCHMARKS.md time the GAN step.
     let config = PersonalizeConfig {
         adversarial: true,
         ..PersonalizeConfig::default()
     };
-    let shots = Shots {
-        poses: Tensor::rand([config.shots as i64, c, size, size], (Kind::Float, device)),
-        images: Tensor::rand([config.shots as i64, 3, size, size], (Kind::Float, device)) * 2.0
-            - 1.0,
+    let k = config.shots as i64;
+    let shots = Examples {
+        frames: Tensor::rand([k, 3, size, size], (Kind::Float, device)) * 2.0 - 1.0,
+        poses: Tensor::rand([k, c, size, size], (Kind::Float, device)),
+        skeletons: vec![Skeleton::none(); config.shots],
     };
     (0..3)
         .map(|_| {
             let gen_vs = VarStore::new(device);
-            let generator = Pose2Im::new(&gen_vs.root(), gen_cfg);
+            let generator = Generator::new(&gen_vs.root(), &arch);
             let disc_vs = VarStore::new(device);
-            let disc = PatchGan::new(&disc_vs.root(), disc_cfg);
+            let disc = PatchGan::new(&disc_vs.root(), arch.discriminator());
             let sync = || {
                 if let Device::Cuda(i) = device {
                     tch::Cuda::synchronize(i as i64);
@@ -44,10 +45,19 @@ fn time_one(preset: &str, size: i64, device: Device, bf16: bool) -> Vec<f64> {
             sync();
             let start = Instant::now();
             let uniform = LayerRates::default();
+            let trainee = Trainee {
+                generator: &generator,
+                gen_vs: &gen_vs,
+                discriminator: Some((&disc, &disc_vs)),
+            };
+            let task = Task {
+                examples: &shots,
+                seed: 0,
+            };
             let run = || {
-                personalize(
-                    &generator, &gen_vs, &disc, &disc_vs, &shots, &config, &uniform,
-                )
+                personalize(trainee, &[task], &config, &uniform, &mut |_| {
+                    ControlFlow::Continue(())
+                })
                 .unwrap()
             };
             let log = if bf16 {

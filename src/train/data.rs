@@ -1,26 +1,7 @@
-//! Training data as tensors: frames in -1..1 and the pose maps drawn from their skeletons.
+//! The benchmark protocol's choice of frames (which K to learn from, which to hold out),
+//! and the figures personalization reports.
 
 use tch::{Kind, Tensor};
-
-use super::Shots;
-use crate::model::io::{image_tensor, pose_tensor};
-use crate::render::PoseMapRenderer;
-use crate::{RgbImage, Skeleton};
-
-/// Stacks frames and their skeletons (same size, square) into [`Shots`].
-pub fn shots(frames: &[(RgbImage, Skeleton)]) -> Shots {
-    let size = frames.first().map(|(i, _)| i.width).unwrap_or(1);
-    let mut renderer = PoseMapRenderer::new(size);
-    let poses: Vec<Tensor> = frames
-        .iter()
-        .map(|(_, s)| pose_tensor(&mut renderer, s))
-        .collect();
-    let images: Vec<Tensor> = frames.iter().map(|(i, _)| image_tensor(i)).collect();
-    Shots {
-        poses: Tensor::stack(&poses, 0),
-        images: Tensor::stack(&images, 0),
-    }
-}
 
 /// The protocol's K frames out of `n`: the pool is the first 85%, its first 100 frames (a
 /// quarter for short clips) are skipped, and K are spread evenly over the rest.

@@ -1,26 +1,46 @@
 //! Personalization on the CPU, honestly: a lite generator trained for a few steps on K frames
 //! of a synthetic person renders held-out frames of that person better than before.
 
-use tch::nn::{Module, VarStore};
-use tch::Device;
+use std::ops::ControlFlow;
+
+use tch::{Device, Tensor};
 
 use super::*;
-use crate::model::discriminator::{PatchGan, PatchGanConfig};
-use crate::model::{Pose2Im, Pose2ImConfig};
-use crate::render::NUM_PARTS;
+use crate::model::{ArchConfig, Condition, Examples, Preset};
 use crate::synth::SyntheticPerson;
 
 const SIZE: u32 = 64;
 
-/// Pose maps and images of the person at times `ts`.
-fn frames(person: &SyntheticPerson, ts: &[f32]) -> Shots {
-    let rendered: Vec<_> = ts.iter().map(|&t| person.render(t, SIZE, SIZE)).collect();
-    data::shots(&rendered)
+fn lite() -> ArchConfig {
+    ArchConfig::pose2im(Preset::Lite)
 }
 
-/// Mean L1 and PSNR of the generator on `test`.
-fn score(generator: &Pose2Im, test: &Shots) -> (f64, f64) {
-    tch::no_grad(|| data::l1_psnr(&generator.forward(&test.poses), &test.images))
+/// The person at times `ts`, as examples for the lite generator.
+fn frames(person: &SyntheticPerson, ts: &[f32]) -> Examples {
+    let rendered: Vec<_> = ts.iter().map(|&t| person.render(t, SIZE, SIZE)).collect();
+    Examples::new(lite().input(), &rendered).unwrap()
+}
+
+/// Mean L1 and PSNR of the models' generator on `test`.
+fn score(models: &Models, test: &Examples) -> (f64, f64) {
+    let condition = Condition::pose(test.poses.shallow_clone());
+    tch::no_grad(|| data::l1_psnr(&models.generator.forward(&condition), &test.frames))
+}
+
+fn random_lite(seed: u64) -> Models {
+    Init::Random(lite()).build(Device::Cpu, seed).unwrap()
+}
+
+fn run(models: &Models, shots: &Examples, config: &PersonalizeConfig) -> TrainLog {
+    let task = Task {
+        examples: shots,
+        seed: config.seed,
+    };
+    let rates = models.rates.clone();
+    personalize(models.trainee(), &[task], config, &rates, &mut |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap()
 }
 
 #[test]
@@ -36,21 +56,18 @@ fn learning_rate_is_constant_then_decays_to_zero() {
     assert!((c.lr_at(15) - 3e-4).abs() < 1e-12);
     assert!((c.lr_at(19) - 6e-5).abs() < 1e-12);
     assert_eq!(c.lr_at(20), 0.0);
+    assert_eq!(c.with_steps(50).constant_steps, 25);
 }
 
 #[test]
 fn personalization_improves_held_out_frames_of_the_same_person() {
-    tch::manual_seed(1);
     tch::set_num_threads(2);
     let person = SyntheticPerson::random(11);
     // K = 5 frames evenly spaced over the first 2 s; 8 held-out frames from later on.
     let shots = frames(&person, &[0.0, 0.5, 1.0, 1.5, 2.0]);
     let test = frames(&person, &[3.0, 3.1, 3.3, 3.6, 4.0, 4.2, 4.5, 4.9]);
-    let gen_vs = VarStore::new(Device::Cpu);
-    let generator = Pose2Im::new(&gen_vs.root(), Pose2ImConfig::lite(NUM_PARTS as i64));
-    let disc_vs = VarStore::new(Device::Cpu);
-    let disc = PatchGan::new(&disc_vs.root(), PatchGanConfig::lite(NUM_PARTS as i64 + 3));
-    let before = score(&generator, &test);
+    let models = random_lite(1);
+    let before = score(&models, &test);
     let config = PersonalizeConfig {
         steps: 60,
         constant_steps: 30,
@@ -58,17 +75,8 @@ fn personalization_improves_held_out_frames_of_the_same_person() {
         adversarial: true,
         ..PersonalizeConfig::default()
     };
-    let log = personalize(
-        &generator,
-        &gen_vs,
-        &disc,
-        &disc_vs,
-        &shots,
-        &config,
-        &LayerRates::default(),
-    )
-    .unwrap();
-    let after = score(&generator, &test);
+    let log = run(&models, &shots, &config);
+    let after = score(&models, &test);
     println!(
         "held-out frames: L1 {:.4} -> {:.4}, PSNR {:.2} -> {:.2} dB; training L1 {:.4} -> {:.4}",
         before.0,
@@ -100,14 +108,11 @@ fn personalization_improves_held_out_frames_of_the_same_person() {
 
 #[test]
 fn l1_only_training_fits_the_shots_and_leaves_the_discriminator_alone() {
-    tch::manual_seed(2);
     let person = SyntheticPerson::random(12);
     let shots = frames(&person, &[0.0, 0.7, 1.4]);
-    let gen_vs = VarStore::new(Device::Cpu);
-    let generator = Pose2Im::new(&gen_vs.root(), Pose2ImConfig::lite(NUM_PARTS as i64));
-    let disc_vs = VarStore::new(Device::Cpu);
-    let discriminator = PatchGan::new(&disc_vs.root(), PatchGanConfig::lite(NUM_PARTS as i64 + 3));
-    let disc_before: Vec<Tensor> = disc_vs
+    let models = random_lite(2);
+    let disc_before: Vec<Tensor> = models
+        .disc_vs
         .trainable_variables()
         .iter()
         .map(|t| t.copy())
@@ -118,20 +123,80 @@ fn l1_only_training_fits_the_shots_and_leaves_the_discriminator_alone() {
         adversarial: false,
         ..PersonalizeConfig::default()
     };
-    let log = personalize(
-        &generator,
-        &gen_vs,
-        &discriminator,
-        &disc_vs,
-        &shots,
-        &config,
-        &LayerRates::default(),
-    )
-    .unwrap();
+    let log = run(&models, &shots, &config);
     let (first, last) = (log.l1[0], *log.l1.last().unwrap());
     println!("L1-only: L1 {first:.3} -> {last:.3} on the shots");
     assert!(last < 0.8 * first, "{first} -> {last}");
-    for (before, after) in disc_before.iter().zip(disc_vs.trainable_variables()) {
+    assert_eq!(log.last_l1.len(), 1);
+    assert!(
+        (log.last_l1[0] - last).abs() < 1e-4 * last,
+        "{:?}",
+        log.last_l1
+    );
+    for (before, after) in disc_before.iter().zip(models.disc_vs.trainable_variables()) {
         assert!(before.equal(&after), "the discriminator moved");
     }
+}
+
+#[test]
+fn a_stop_ends_the_loop_after_the_step_in_hand() {
+    let person = SyntheticPerson::random(13);
+    let shots = frames(&person, &[0.0, 0.7]);
+    let models = random_lite(3);
+    let config = PersonalizeConfig {
+        steps: 50,
+        batch: 2,
+        ..PersonalizeConfig::default()
+    };
+    let task = Task {
+        examples: &shots,
+        seed: 0,
+    };
+    let mut seen = Vec::new();
+    let log = personalize(
+        models.trainee(),
+        &[task],
+        &config,
+        &models.rates,
+        &mut |n| {
+            seen.push(n);
+            if n == 7 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    )
+    .unwrap();
+    assert_eq!(seen, (1..=7).collect::<Vec<_>>());
+    assert_eq!(log.l1.len(), 7);
+}
+
+#[test]
+fn frames_the_architecture_cannot_take_are_refused_before_libtorch() {
+    // 40 px is no multiple of lite's 16: libtorch would fail comparing 48 px outputs with
+    // 40 px frames, deep inside the loss.
+    let person = SyntheticPerson::random(14);
+    let rendered: Vec<_> = [0.0, 0.5]
+        .iter()
+        .map(|&t| person.render(t, 40, 40))
+        .collect();
+    let shots = Examples::new(lite().input(), &rendered).unwrap();
+    let models = random_lite(4);
+    let task = Task {
+        examples: &shots,
+        seed: 0,
+    };
+    let config = PersonalizeConfig::default();
+    let err = personalize(
+        models.trainee(),
+        &[task],
+        &config,
+        &models.rates,
+        &mut |_| ControlFlow::Continue(()),
+    )
+    .unwrap_err();
+    println!("{err}");
+    assert!(matches!(err, TrainError::Setup(_)), "{err}");
+    assert!(err.to_string().contains("multiples of 16"), "{err}");
 }
