@@ -69,22 +69,26 @@ impl NormStats {
         Self::fit_measurements(&m)
     }
 
-    /// Fits the statistics from [`measure`]ments (a live stream keeps these, three numbers a
-    /// frame, and refits as it goes).
+    /// Fits the statistics from [`measure`]ments (a live stream keeps a window of these,
+    /// three numbers a frame, and refits as it goes). Robust to a few bad poses: the ends of
+    /// the ankle range are its 2nd and 98th percentiles, and the height at each end the
+    /// 90th percentile of the heights measured near it (inside the range), so one
+    /// misdetection stretches neither the range nor the scale.
     pub fn fit_measurements(m: &[(f32, f32, f32)]) -> Result<Self, NormError> {
         if m.is_empty() {
             return Err(NormError::NoUsableFrame);
         }
-        let (far, close) = m.iter().fold((f32::MAX, f32::MIN), |(a, b), &(y, _, _)| {
-            (a.min(y), b.max(y))
-        });
+        let ankles: Vec<f32> = m.iter().map(|&(y, _, _)| y).collect();
+        let (far, close) = (percentile(&ankles, 0.02), percentile(&ankles, 0.98));
         let band = (close - far) * END_BAND;
         // The tallest pose near each end: crouches and bends only make people look shorter.
         let tallest = |near: &dyn Fn(f32) -> bool| {
-            m.iter()
-                .filter(|(y, _, _)| near(*y))
+            let heights: Vec<f32> = m
+                .iter()
+                .filter(|(y, _, _)| (far..=close).contains(y) && near(*y))
                 .map(|&(_, h, _)| h)
-                .fold(0.0f32, f32::max)
+                .collect();
+            percentile(&heights, 0.9)
         };
         let (mut height_far, mut height_close) = (
             tallest(&|y| y <= far + band),
@@ -96,16 +100,26 @@ impl NormStats {
         if close - far < DEPTH_MIN_FRACTION * tallest_all {
             (height_far, height_close) = (tallest_all, tallest_all);
         }
-        let mut centers: Vec<f32> = m.iter().map(|&(_, _, c)| c).collect();
-        centers.sort_by(f32::total_cmp);
+        let centers: Vec<f32> = m.iter().map(|&(_, _, c)| c).collect();
         Ok(Self {
             ankle_far: far,
             ankle_close: close,
             height_far,
             height_close,
-            center_x: centers[centers.len() / 2],
+            center_x: percentile(&centers, 0.5),
         })
     }
+}
+
+/// The `q`-quantile (nearest rank) of `values`; 0 for none.
+fn percentile(values: &[f32], q: f32) -> f32 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    let rank = (q * (sorted.len() - 1) as f32).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
 }
 
 /// Maps driving skeletons into the target's frame.
@@ -259,5 +273,29 @@ mod tests {
         assert_eq!(norm.scale_and_anchor(100.0), (1.0, 300.0));
         assert_eq!(norm.scale_and_anchor(200.0), (0.5, 400.0));
         assert_eq!(norm.scale_and_anchor(150.0), (0.75, 350.0));
+    }
+
+    #[test]
+    fn one_bad_pose_does_not_stretch_the_fit() {
+        // A person walking between ankle y 400 and 500, and one misdetection that puts the
+        // ankles at y 900 with a giant's height: min/max statistics would double the range
+        // and the close height for the rest of the session.
+        let good: Vec<Skeleton> = (0..100)
+            .map(|i| {
+                let d = i as f32 / 99.0;
+                figure(300.0, 400.0 + 100.0 * d, 200.0 + 60.0 * d)
+            })
+            .collect();
+        let clean = NormStats::fit(&good).unwrap();
+        let mut noisy = good.clone();
+        noisy.push(figure(300.0, 900.0, 700.0));
+        let fit = NormStats::fit(&noisy).unwrap();
+        println!("{clean:?}\n{fit:?}");
+        assert!((fit.ankle_close - clean.ankle_close).abs() < 5.0, "{fit:?}");
+        assert!(
+            (fit.height_close - clean.height_close).abs() < 5.0,
+            "{fit:?}"
+        );
+        assert!((fit.ankle_far - clean.ankle_far).abs() < 5.0, "{fit:?}");
     }
 }
