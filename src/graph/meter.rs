@@ -1,5 +1,5 @@
-//! The once-a-second line `--verbose` prints: rates, drops and latency percentiles over the
-//! last second, per stage and end to end.
+//! The once-a-second line `--verbose` prints (through `tracing`): rates, drops and latency
+//! percentiles over the last second, per stage and end to end.
 
 use std::time::{Duration, Instant};
 
@@ -62,7 +62,7 @@ impl Meter {
         }
         line += &percentiles("encode", &sink.since(&self.sink));
         line += &percentiles("end-to-end", &end_to_end.since(&self.end_to_end));
-        eprintln!("{line}");
+        tracing::info!("{line}");
         self.last = Instant::now();
         (self.frames_in, self.frames_out, self.dropped) = (frames_in, frames_out, dropped);
         self.sink = sink.clone();

@@ -1,15 +1,20 @@
 //! The stage graph: source -> pose -> generate -> render -> sink, joined by bounded links.
 //!
-//! Each stage is a plain processor run on its own thread by [`spawn_stage`], which times it.
-//! Shutdown follows the links: when the source ends (or `stop` is raised) it drops its
-//! sender, each stage drains and drops its own, and the sink finishes the output. A stage
-//! that fails drops its receiver, which stops the stages before it; its error reaches the
-//! caller. File inputs block rather than drop, so every input frame becomes an output frame;
-//! live inputs drop the stalest waiting frame at any link that is full ([`crate::graph::link`]),
-//! and frames older than `max_latency` never reach the generator. Every drop is counted.
+//! Each stage is a plain processor run on its own thread by [`stage::spawn`], which times it;
+//! [`run_graph`] wires them in order and drains the last link into the sink. Shutdown
+//! follows the links both ways: when the source ends (or `stop` is raised) it drops its
+//! sender, each stage drains and drops its own, and the sink finishes the output; when a
+//! stage or the sink fails, it drops its receiver, so every stage before it finds its link
+//! closed and ends too. The first failure is the one reported ([`stage::Failure`]). File
+//! inputs block rather than drop, so every input frame becomes an output frame; live inputs
+//! drop the stalest waiting frame at any link that is full ([`link`]), and frames older than
+//! `max_latency` never reach the generator. Every drop is counted.
 
 pub mod link;
 pub mod meter;
+mod stage;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,14 +24,14 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::RecvTimeoutError;
 
 use crate::base::stats::{LatencyHistogram, RunStats, StageClock};
-use crate::generate::Generator;
+use crate::generate::{FrameGenerator, GenerateError};
 use crate::pose::{PoseError, PoseEstimator};
 use crate::render::{View, ViewRenderer};
-pub use crate::stream::endpoints::{FrameSink, FrameSource};
-use crate::stream::StreamError;
-use crate::{Frame, Skeleton};
+use crate::stream::{FrameSink, FrameSource, StreamError};
+use crate::{Frame, RgbImage, Skeleton};
 use link::{link, DropCounter, LinkReceiver, Policy};
 use meter::Meter;
+use stage::{Failure, Outcome};
 
 /// Frames waiting between two stages of a file run. Small: latency, not throughput, is
 /// what queues buy.
@@ -34,13 +39,33 @@ pub const CHANNEL_CAPACITY: usize = 2;
 
 /// Why a run failed, by the part that failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PipelineError {
     #[error(transparent)]
     Stream(#[from] StreamError),
     #[error(transparent)]
     Pose(#[from] PoseError),
-    #[error("stage {0} stopped unexpectedly")]
-    StagePanicked(&'static str),
+    #[error(transparent)]
+    Generate(#[from] GenerateError),
+    /// A defect: a stage panicked. Its message is kept, so the user sees what it said.
+    #[error("stage {stage} stopped unexpectedly: {message}")]
+    StagePanicked {
+        stage: &'static str,
+        message: String,
+    },
+}
+
+/// What the graph needs of the pose stage: BlazePose in production, scripted in tests.
+pub trait PoseStage: Send {
+    /// The person in `image` at `at` (timestamps increase from frame to frame); a frame
+    /// without one gives an empty skeleton.
+    fn estimate(&mut self, image: &RgbImage, at: Duration) -> Result<Skeleton, PoseError>;
+}
+
+impl PoseStage for PoseEstimator {
+    fn estimate(&mut self, image: &RgbImage, at: Duration) -> Result<Skeleton, PoseError> {
+        self.process(image, at)
+    }
 }
 
 /// Frame spacing assumed for smoothing when the source gives no timestamps.
@@ -52,7 +77,7 @@ const METER_POLL: Duration = Duration::from_millis(250);
 struct Posed {
     frame: Frame,
     skeleton: Skeleton,
-    generated: Option<crate::RgbImage>,
+    generated: Option<RgbImage>,
 }
 
 /// The settings of one run of the graph.
@@ -67,10 +92,10 @@ pub struct GraphConfig {
     /// it (its age plus the generator's recent time per frame) is dropped before the
     /// generator.
     pub max_latency: Option<Duration>,
-    /// Live only: copy the source's stamp ([`crate::base::stamp`]) into every output frame, so a
-    /// client can measure glass-to-glass latency.
+    /// Live only: copy the source's stamp ([`crate::base::stamp`]) into every output frame,
+    /// so a client can measure glass-to-glass latency.
     pub carry_stamp: bool,
-    /// Print rates, drops and latencies to stderr once a second.
+    /// Print rates, drops and latencies once a second.
     pub verbose: bool,
 }
 
@@ -137,44 +162,6 @@ impl GraphReport {
     }
 }
 
-/// Runs `f` on every item of `input` on a new thread, timing each call that yields an item
-/// into `clock` and sending that item (None: dropped) through a link with `policy`.
-pub fn spawn_stage<'scope, I, O, F>(
-    scope: &'scope Scope<'scope, '_>,
-    name: &'static str,
-    input: LinkReceiver<I>,
-    policy: Policy,
-    clock: StageClock,
-    mut f: F,
-) -> (
-    LinkReceiver<O>,
-    ScopedJoinHandle<'scope, Result<(), PipelineError>>,
-)
-where
-    I: Send + 'scope,
-    O: Send + 'scope,
-    F: FnMut(I) -> Result<Option<O>, PipelineError> + Send + 'scope,
-{
-    let (tx, rx) = link(policy);
-    let handle = std::thread::Builder::new()
-        .name(name.into())
-        .spawn_scoped(scope, move || {
-            let _span = tracing::debug_span!("stage", name).entered();
-            for item in input {
-                let start = Instant::now();
-                // A dropped item is not timed: deciding to drop costs nothing worth a sample.
-                let Some(out) = f(item)? else { continue };
-                clock.lock().expect("stage clock").record(start.elapsed());
-                if tx.send(out).is_err() {
-                    break; // downstream stopped; its error (if any) is reported by it
-                }
-            }
-            Ok(())
-        })
-        .expect("spawning a stage thread");
-    (rx, handle)
-}
-
 /// True when a live frame would leave the generator over the budget, given its age and what
 /// the generator has been taking (`expected`); counts it. Such a frame is dropped before the
 /// generator spends its time on it.
@@ -196,188 +183,271 @@ fn update_expected(expected: &mut Duration, took: Duration) {
     *expected = expected.mul_f64(FORGET) + took.mul_f64(1.0 - FORGET);
 }
 
-/// Runs the whole graph until the source ends or `stop` is raised, calling `progress` with
-/// the number of frames written after each one. The caller loads `pose` first, so that a
-/// missing model is reported before any output file exists.
+/// What every thread of one run shares: the settings, the counters and the first failure.
+struct Run<'a> {
+    config: &'a GraphConfig,
+    stop: &'a AtomicBool,
+    policy: Policy,
+    /// The latency budget, for live runs.
+    budget: Option<Duration>,
+    failure: Failure,
+    frames_in: AtomicU64,
+    without_person: AtomicU64,
+    late: AtomicU64,
+    clocks: [StageClock; 3],
+}
+
+type Handle<'scope> = ScopedJoinHandle<'scope, ()>;
+
+/// Runs the whole graph until the source ends, `stop` is raised or a part fails, calling
+/// `progress` with the number of frames written after each one. The caller loads the
+/// models first, so that a missing one is reported before any output file exists.
 pub fn run_graph(
-    mut source: Box<dyn FrameSource>,
-    mut pose: PoseEstimator,
-    generator: Option<Generator>,
+    source: Box<dyn FrameSource>,
+    pose: Box<dyn PoseStage>,
+    generator: Option<FrameGenerator>,
     sink: &mut dyn FrameSink,
     config: &GraphConfig,
     stop: &AtomicBool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<GraphReport, PipelineError> {
-    let renderer = ViewRenderer::new(config.view, config.size);
     let started = Instant::now();
+    let run = Run {
+        config,
+        stop,
+        policy: config.policy(),
+        budget: config.max_latency.filter(|_| config.live),
+        failure: Failure::default(),
+        frames_in: AtomicU64::new(0),
+        without_person: AtomicU64::new(0),
+        late: AtomicU64::new(0),
+        clocks: Default::default(),
+    };
     let mut report = GraphReport::default();
-    let without_person = AtomicU64::new(0);
-    let (frames_in, late) = (AtomicU64::new(0), AtomicU64::new(0));
-    let budget = config.max_latency.filter(|_| config.live);
-    let policy = config.policy();
-    let clocks: [StageClock; 3] = Default::default();
-    let [pose_clock, generate_clock, render_clock] = clocks.clone();
     let mut links: Vec<(&'static str, DropCounter)> = Vec::new();
+    let generating = generator.is_some();
+    std::thread::scope(|scope| {
+        let (frames, source) = spawn_source(scope, &run, source, &mut links);
+        let (posed, pose) = spawn_pose(scope, &run, frames, pose);
+        let (posed, generate) = spawn_generate(scope, &run, posed, generator, &mut links);
+        let (out, render) = spawn_render(scope, &run, posed, generating, &mut links);
+        // Returns once the last link is empty and closed, or the sink failed; either way
+        // its receiver is gone then, so every stage above ends and the joins return.
+        drain_into_sink(&run, out, sink, &mut report, &links, progress);
+        for handle in [Some(source), Some(pose), generate, Some(render)]
+            .into_iter()
+            .flatten()
+        {
+            // Panics were caught inside the thread and recorded as failures.
+            let _ = handle.join();
+        }
+    });
+    if let Some(error) = run.failure.take() {
+        return Err(error);
+    }
+    Ok(collect_report(run, links, report, started))
+}
 
-    std::thread::scope(|scope| -> Result<(), PipelineError> {
-        let (frames_tx, frames_rx) = link::<Frame>(policy);
-        links.push(("pose", frames_tx.drops()));
-        let frames_in = &frames_in;
-        let source_handle = std::thread::Builder::new()
-            .name("source".into())
-            .spawn_scoped(scope, move || -> Result<(), PipelineError> {
-                while !stop.load(Ordering::Relaxed) {
-                    let Some(frame) = source.next_frame()? else {
-                        break;
-                    };
-                    frames_in.fetch_add(1, Ordering::Relaxed);
-                    if frames_tx.send(frame).is_err() {
-                        break;
-                    }
-                }
-                Ok(())
-            })
-            .expect("spawning the source thread");
-
-        let without_person = &without_person;
-        let (posed_rx, pose_handle) = spawn_stage(
-            scope,
-            "pose",
-            frames_rx,
-            policy,
-            pose_clock,
-            move |frame: Frame| {
-                let t = frame.pts.unwrap_or(FALLBACK_PERIOD * frame.index as u32);
-                let skeleton = pose.process(&frame.image, t)?;
-                if !skeleton.found() {
-                    without_person.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(Some(Posed {
-                    frame,
-                    skeleton,
-                    generated: None,
-                }))
-            },
-        );
-        let late = &late;
-        let (posed_rx, generate_handle) = match generator {
-            Some(mut generator) => {
-                links.push(("generate", posed_rx.drops()));
-                let (rx, handle) =
-                    spawn_stage(scope, "generate", posed_rx, policy, generate_clock, {
-                        let mut expected = Duration::ZERO;
-                        move |mut p: Posed| {
-                            if too_late(&p.frame, budget, expected, late) {
-                                // Forget a slow spell even while dropping every frame.
-                                expected = expected.mul_f64(FORGET);
-                                return Ok(None);
-                            }
-                            let start = Instant::now();
-                            let size = (p.frame.image.width, p.frame.image.height);
-                            let target = generator.normalize(&p.skeleton, size);
-                            p.generated = Some(generator.generate(&target));
-                            update_expected(&mut expected, start.elapsed());
-                            Ok(Some(p))
-                        }
-                    });
-                (rx, Some(handle))
-            }
-            None => (posed_rx, None),
-        };
-        let filter_late = generate_handle.is_none();
-        let carry_stamp = config.carry_stamp;
-        links.push(("render", posed_rx.drops()));
-        let (out_rx, render_handle) = spawn_stage(
-            scope,
-            "render",
-            posed_rx,
-            policy,
-            render_clock,
-            move |p: Posed| {
-                if filter_late && too_late(&p.frame, budget, Duration::ZERO, late) {
-                    return Ok(None);
-                }
-                let mut image = renderer.render(&p.frame.image, &p.skeleton, p.generated.as_ref());
-                if carry_stamp {
-                    if let Some(stamp) = crate::base::stamp::read_rgb(&p.frame.image) {
-                        crate::base::stamp::write(&mut image, stamp);
-                    }
-                }
-                Ok(Some(Frame {
-                    index: p.frame.index,
-                    pts: p.frame.pts,
-                    duration: p.frame.duration,
-                    arrived: p.frame.arrived,
-                    image,
-                }))
-            },
-        );
-        links.push(("encode", out_rx.drops()));
-
-        let mut meter = config.verbose.then(|| Meter::new(&clocks));
-        let mut sink_result: Result<(), PipelineError> = Ok(());
-        loop {
-            // The meter also ticks while no frame comes out (all dropped, or a stalled
-            // input): that is when its line matters most.
-            let frame = match out_rx.recv_timeout(METER_POLL) {
-                Ok(frame) => Some(frame),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => break,
+/// The source's thread: reads frames until the input ends, `stop` is raised or the graph
+/// fails.
+fn spawn_source<'scope>(
+    scope: &'scope Scope<'scope, '_>,
+    run: &'scope Run<'_>,
+    mut source: Box<dyn FrameSource>,
+    links: &mut Vec<(&'static str, DropCounter)>,
+) -> (LinkReceiver<Frame>, Handle<'scope>) {
+    let (tx, rx) = link::<Frame>(run.policy);
+    links.push(("pose", tx.drops()));
+    let handle = stage::thread(scope, "source", &run.failure, move || {
+        while !run.stop.load(Ordering::Relaxed) && !run.failure.happened() {
+            let Some(frame) = source.next_frame()? else {
+                break;
             };
-            if let Some(meter) = &mut meter {
-                let dropped =
-                    links.iter().map(|(_, d)| d.get()).sum::<u64>() + late.load(Ordering::Relaxed);
-                meter.tick(
-                    frames_in.load(Ordering::Relaxed),
-                    report.frames_out,
-                    dropped,
-                    &report.end_to_end,
-                    &report.sink,
-                );
-            }
-            let Some(frame) = frame else { continue };
-            let start = Instant::now();
-            if let Err(e) = sink.write(&frame) {
-                sink_result = Err(e.into());
+            run.frames_in.fetch_add(1, Ordering::Relaxed);
+            if tx.send(frame).is_err() {
                 break;
             }
-            report.sink.record(start.elapsed());
-            report.end_to_end.record(frame.arrived.elapsed());
-            report.input_end = frame.pts.map(|t| t + frame.duration.unwrap_or_default());
-            report.frames_out += 1;
-            progress(report.frames_out);
         }
-        let join = |h: ScopedJoinHandle<'_, Result<(), PipelineError>>, name| {
-            h.join().map_err(|_| PipelineError::StagePanicked(name))?
-        };
-        let source = join(source_handle, "source");
-        let pose = join(pose_handle, "pose");
-        let generate = generate_handle.map(|h| join(h, "generate")).transpose();
-        let render = join(render_handle, "render");
-        // Whatever failed upstream, the frames written so far still make a playable file.
-        let finished = match sink_result {
-            Ok(()) => sink.finish().map_err(PipelineError::from),
-            Err(e) => Err(e),
-        };
-        // The first failing stage explains the rest.
-        source?;
-        pose?;
-        generate?;
-        render?;
-        finished?;
         Ok(())
-    })?;
-    let histogram = |c: &StageClock| c.lock().expect("stage clock").clone();
-    report.pose = histogram(&clocks[0]);
-    report.generate = histogram(&clocks[1]);
-    report.render = histogram(&clocks[2]);
-    report.frames_in = frames_in.into_inner();
-    report.frames_without_person = without_person.into_inner();
+    });
+    (rx, handle)
+}
+
+fn spawn_pose<'scope>(
+    scope: &'scope Scope<'scope, '_>,
+    run: &'scope Run<'_>,
+    frames: LinkReceiver<Frame>,
+    mut pose: Box<dyn PoseStage>,
+) -> (LinkReceiver<Posed>, Handle<'scope>) {
+    let clock = run.clocks[0].clone();
+    stage::spawn(
+        scope,
+        "pose",
+        frames,
+        run.policy,
+        clock,
+        &run.failure,
+        move |frame: Frame| {
+            let t = frame.pts.unwrap_or(FALLBACK_PERIOD * frame.index as u32);
+            let skeleton = pose.estimate(&frame.image, t)?;
+            if !skeleton.found() {
+                run.without_person.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Outcome::Done(Posed {
+                frame,
+                skeleton,
+                generated: None,
+            }))
+        },
+    )
+}
+
+/// The generator's stage, when there is a generator: frames over the latency budget are
+/// dropped before it, and frames with nobody in them skip it.
+fn spawn_generate<'scope>(
+    scope: &'scope Scope<'scope, '_>,
+    run: &'scope Run<'_>,
+    posed: LinkReceiver<Posed>,
+    generator: Option<FrameGenerator>,
+    links: &mut Vec<(&'static str, DropCounter)>,
+) -> (LinkReceiver<Posed>, Option<Handle<'scope>>) {
+    let Some(mut generator) = generator else {
+        return (posed, None);
+    };
+    links.push(("generate", posed.drops()));
+    let clock = run.clocks[1].clone();
+    let mut expected = Duration::ZERO;
+    let (rx, handle) = stage::spawn(
+        scope,
+        "generate",
+        posed,
+        run.policy,
+        clock,
+        &run.failure,
+        move |mut p: Posed| {
+            if too_late(&p.frame, run.budget, expected, &run.late) {
+                // Forget a slow spell even while dropping every frame.
+                expected = expected.mul_f64(FORGET);
+                return Ok(Outcome::Dropped);
+            }
+            if !p.skeleton.found() {
+                return Ok(Outcome::Passed(p));
+            }
+            let start = Instant::now();
+            let size = (p.frame.image.width, p.frame.image.height);
+            let target = generator.normalize(&p.skeleton, size);
+            p.generated = Some(generator.generate(&target)?);
+            update_expected(&mut expected, start.elapsed());
+            Ok(Outcome::Done(p))
+        },
+    );
+    (rx, Some(handle))
+}
+
+fn spawn_render<'scope>(
+    scope: &'scope Scope<'scope, '_>,
+    run: &'scope Run<'_>,
+    posed: LinkReceiver<Posed>,
+    generating: bool,
+    links: &mut Vec<(&'static str, DropCounter)>,
+) -> (LinkReceiver<Frame>, Handle<'scope>) {
+    links.push(("render", posed.drops()));
+    let renderer = ViewRenderer::new(run.config.view, run.config.size, generating);
+    let carry_stamp = run.config.carry_stamp;
+    let clock = run.clocks[2].clone();
+    let (rx, handle) = stage::spawn(scope, "render", posed, run.policy, clock, &run.failure, {
+        move |p: Posed| {
+            // Without a generator, the budget is kept here.
+            if !generating && too_late(&p.frame, run.budget, Duration::ZERO, &run.late) {
+                return Ok(Outcome::Dropped);
+            }
+            let mut image = renderer.render(&p.frame.image, &p.skeleton, p.generated.as_ref());
+            if carry_stamp {
+                if let Some(stamp) = crate::base::stamp::read_rgb(&p.frame.image) {
+                    crate::base::stamp::write(&mut image, stamp);
+                }
+            }
+            Ok(Outcome::Done(Frame {
+                index: p.frame.index,
+                pts: p.frame.pts,
+                duration: p.frame.duration,
+                arrived: p.frame.arrived,
+                image,
+            }))
+        }
+    });
+    links.push(("encode", rx.drops()));
+    (rx, handle)
+}
+
+/// Writes every frame of `out` to `sink`, ticking the meter meanwhile, then finishes the
+/// output unless the sink itself failed: whatever failed upstream, the frames written so
+/// far still make a playable file. Consumes `out`, so the stages above learn of a failed
+/// sink by their link closing.
+fn drain_into_sink(
+    run: &Run<'_>,
+    out: LinkReceiver<Frame>,
+    sink: &mut dyn FrameSink,
+    report: &mut GraphReport,
+    links: &[(&'static str, DropCounter)],
+    progress: &mut dyn FnMut(u64),
+) {
+    let mut meter = run.config.verbose.then(|| Meter::new(&run.clocks));
+    loop {
+        // The meter also ticks while no frame comes out (all dropped, or a stalled
+        // input): that is when its line matters most.
+        let frame = match out.recv_timeout(METER_POLL) {
+            Ok(frame) => Some(frame),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        if let Some(meter) = &mut meter {
+            let dropped =
+                links.iter().map(|(_, d)| d.get()).sum::<u64>() + run.late.load(Ordering::Relaxed);
+            let frames_in = run.frames_in.load(Ordering::Relaxed);
+            meter.tick(
+                frames_in,
+                report.frames_out,
+                dropped,
+                &report.end_to_end,
+                &report.sink,
+            );
+        }
+        let Some(frame) = frame else { continue };
+        let start = Instant::now();
+        if let Err(e) = sink.write(&frame) {
+            run.failure.record(e.into());
+            return;
+        }
+        report.sink.record(start.elapsed());
+        report.end_to_end.record(frame.arrived.elapsed());
+        report.input_end = frame.pts.map(|t| t + frame.duration.unwrap_or_default());
+        report.frames_out += 1;
+        progress(report.frames_out);
+    }
+    drop(out);
+    if let Err(e) = sink.finish() {
+        run.failure.record(e.into());
+    }
+}
+
+fn collect_report(
+    run: Run<'_>,
+    links: Vec<(&'static str, DropCounter)>,
+    mut report: GraphReport,
+    started: Instant,
+) -> GraphReport {
+    let histogram = |c: &StageClock| c.lock().map(|h| h.clone()).unwrap_or_default();
+    report.pose = histogram(&run.clocks[0]);
+    report.generate = histogram(&run.clocks[1]);
+    report.render = histogram(&run.clocks[2]);
+    report.frames_in = run.frames_in.into_inner();
+    report.frames_without_person = run.without_person.into_inner();
     for (name, counter) in &links {
         report.drops.insert(name.to_string(), counter.get());
     }
-    report.drops.insert("late".into(), late.into_inner());
+    report.drops.insert("late".into(), run.late.into_inner());
     report.drops.retain(|_, n| *n > 0);
     report.wall = started.elapsed();
-    Ok(report)
+    report
 }

@@ -5,7 +5,7 @@ use super::stick::draw_stick_figure;
 use crate::{RgbImage, Skeleton};
 
 /// The output layout, chosen with `--view`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
     /// The generated person, one square panel (needs a model).
     Gen,
@@ -31,15 +31,21 @@ impl View {
 pub struct ViewRenderer {
     view: View,
     size: u32,
+    /// A generator runs: its panel is part of the layout, black for frames it skipped.
+    generating: bool,
 }
 
 impl ViewRenderer {
-    pub fn new(view: View, size: u32) -> Self {
-        Self { view, size }
+    pub fn new(view: View, size: u32, generating: bool) -> Self {
+        Self {
+            view,
+            size,
+            generating,
+        }
     }
 
     /// The output frame for a source frame, the skeleton found in it (source pixels) and
-    /// the generated person, if any.
+    /// the generated person, if any (none for a frame without a person: a black panel).
     pub fn render(
         &self,
         frame: &RgbImage,
@@ -61,11 +67,11 @@ impl ViewRenderer {
             (View::Gen, None) => RgbImage::filled(self.size, self.size, [0, 0, 0]),
             (View::Skeleton, _) => figure(),
             (View::SideBySide, g) => {
-                let (w, h) = self.view.frame_size(self.size, g.is_some());
+                let (w, h) = self.view.frame_size(self.size, self.generating);
                 let mut out = RgbImage::filled(w, h, [0, 0, 0]);
                 out.blit(&panel(frame), 0, 0);
                 out.blit(&figure(), self.size, 0);
-                if let Some(g) = g {
+                if let Some(g) = g.filter(|_| self.generating) {
                     out.blit(&panel(g), 2 * self.size, 0);
                 }
                 out
