@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use super::JobError;
 use crate::base::stats::RunStats;
-use crate::generate::{Generator, ModelChoice};
-use crate::graph::{run_graph, FrameSource, GraphConfig};
+use crate::generate::{FrameGenerator, ModelChoice};
+use crate::graph::{run_graph, GraphConfig, PoseStage};
 use crate::jobs::progress::Progress;
 use crate::model::device::{self, DeviceChoice};
 use crate::pose::{PoseConfig, PoseEstimator};
 use crate::render::View;
 use crate::stream::reconnect::{Reconnecting, Reopen};
-use crate::stream::{open_input, open_sink, InputSpec, OutputSpec};
+use crate::stream::{open_input, open_input_within, open_sink, FrameSource, InputSpec, OutputSpec};
 use crate::synth::LiveTestSource;
 
 /// A validated stream job.
@@ -132,15 +132,14 @@ impl StreamJob {
         let generator = if self.view == View::Skeleton {
             None
         } else {
-            let device = device::select(self.device)
-                .map_err(|e| JobError::InvalidArgument(e.to_string()))?;
+            let device = device::select(self.device)?;
             if device == tch::Device::Cpu {
                 // The pose stage keeps one core busy; more generator threads than the cores
                 // left only fight it (2 cores: 16.6 fps with one thread, 11.7 with two).
                 let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
                 tch::set_num_threads(cores.saturating_sub(1).max(1) as i32);
             }
-            Some(Generator::load(&self.model, device)?)
+            Some(FrameGenerator::load(&self.model, device)?)
         };
         let frame_size = self.view.frame_size(self.size, generator.is_some());
         let live = self.input.is_live();
@@ -162,8 +161,9 @@ impl StreamJob {
             let mut source = input.into_source();
             if let Some(window) = self.reconnect {
                 let (spec, reopen_stop) = (self.input.clone(), stop.clone());
-                let reopen: Reopen =
-                    Box::new(move || Ok(open_input(&spec, reopen_stop.clone())?.into_source()));
+                let reopen: Reopen = Box::new(move |left| {
+                    Ok(open_input_within(&spec, reopen_stop.clone(), left)?.into_source())
+                });
                 source = Box::new(Reconnecting::new(source, reopen, window, stop.clone()));
             }
             ((source, pose), Some(info), output)
@@ -180,7 +180,7 @@ impl StreamJob {
         let (source, pose) = source;
         let report = run_graph(
             source,
-            pose,
+            Box::new(pose) as Box<dyn PoseStage>,
             generator,
             output.as_mut(),
             &config,

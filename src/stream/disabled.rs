@@ -17,6 +17,14 @@ pub fn open_input(_spec: &InputSpec, _stop: Arc<AtomicBool>) -> Result<FileInput
     Err(StreamError::Disabled)
 }
 
+pub fn open_input_within(
+    _spec: &InputSpec,
+    _stop: Arc<AtomicBool>,
+    _limit: std::time::Duration,
+) -> Result<FileInput, StreamError> {
+    Err(StreamError::Disabled)
+}
+
 pub fn open_output(
     _spec: &OutputSpec,
     _frame_size: (u32, u32),

@@ -15,12 +15,12 @@ mod spec;
 #[cfg(feature = "gstreamer")]
 mod gst;
 #[cfg(feature = "gstreamer")]
-pub use gst::{open_input, open_output, open_sink, FileInput, FileOutput};
+pub use gst::{open_input, open_input_within, open_output, open_sink, FileInput, FileOutput};
 
 #[cfg(not(feature = "gstreamer"))]
 mod disabled;
 #[cfg(not(feature = "gstreamer"))]
-pub use disabled::{open_input, open_output, open_sink, FileInput, FileOutput};
+pub use disabled::{open_input, open_input_within, open_output, open_sink, FileInput, FileOutput};
 
 pub use endpoints::{FrameSink, FrameSource};
 pub use error::StreamError;

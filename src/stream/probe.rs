@@ -5,7 +5,7 @@
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-/// How long one connection attempt may take.
+/// How long one connection attempt may take at most.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The host and port a `scheme://[user@]host[:port]/...` URL connects to (the scheme's
@@ -36,9 +36,10 @@ pub fn host_port(url: &str) -> Option<(String, u16)> {
     (!host.is_empty()).then(|| (host.to_string(), port))
 }
 
-/// Tries to reach `url`'s server; returns why that fails, or None if it answers (then the
-/// trouble is further on, and GStreamer's own message is the one to show).
-pub fn unreachable_reason(url: &str) -> Option<String> {
+/// Tries to reach `url`'s server for at most `limit` (and 3 s); returns why that fails, or
+/// None if it answers (then the trouble is further on, and GStreamer's own message is the
+/// one to show).
+pub fn unreachable_reason(url: &str, limit: Duration) -> Option<String> {
     let (host, port) = host_port(url)?;
     let addrs: Vec<_> = match (host.as_str(), port).to_socket_addrs() {
         Ok(addrs) => addrs.collect(),
@@ -46,7 +47,8 @@ pub fn unreachable_reason(url: &str) -> Option<String> {
     };
     let mut last = None;
     for addr in &addrs {
-        match TcpStream::connect_timeout(addr, CONNECT_TIMEOUT) {
+        let timeout = limit.min(CONNECT_TIMEOUT).max(Duration::from_millis(1));
+        match TcpStream::connect_timeout(addr, timeout) {
             Ok(_) => return None,
             Err(e) => last = Some(e),
         }
@@ -84,16 +86,17 @@ mod tests {
         let open = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = open.local_addr().unwrap().port();
         assert_eq!(
-            unreachable_reason(&format!("http://127.0.0.1:{port}/")),
+            unreachable_reason(&format!("http://127.0.0.1:{port}/"), CONNECT_TIMEOUT),
             None
         );
         drop(open);
-        let why = unreachable_reason(&format!("http://127.0.0.1:{port}/x.mp4")).unwrap();
+        let why =
+            unreachable_reason(&format!("http://127.0.0.1:{port}/x.mp4"), CONNECT_TIMEOUT).unwrap();
         assert!(
             why.starts_with(&format!("no connection to 127.0.0.1:{port}")),
             "{why}"
         );
-        let why = unreachable_reason("http://no-such-host.invalid/x.mp4").unwrap();
+        let why = unreachable_reason("http://no-such-host.invalid/x.mp4", CONNECT_TIMEOUT).unwrap();
         assert!(
             why.starts_with("cannot resolve host no-such-host.invalid"),
             "{why}"

@@ -16,8 +16,9 @@ use crate::Frame;
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Opens the input again.
-pub type Reopen = Box<dyn FnMut() -> Result<Box<dyn FrameSource>, StreamError> + Send>;
+/// Opens the input again, giving up after the time it is given (what is left of the
+/// window): an attempt must not outlast the window.
+pub type Reopen = Box<dyn FnMut(Duration) -> Result<Box<dyn FrameSource>, StreamError> + Send>;
 
 /// A live source that reopens its input when it ends, for up to `window` each time.
 pub struct Reconnecting {
@@ -51,11 +52,12 @@ impl Reconnecting {
         }
     }
 
-    /// Tries to reopen the input until it answers, the window passes or a stop comes.
+    /// Tries to reopen the input until it answers, the window passes or a stop comes. Each
+    /// attempt is given only what is left of the window.
     fn reconnect(&mut self) -> bool {
         let lost = Instant::now();
         let deadline = lost + self.window;
-        eprintln!(
+        tracing::info!(
             "input ended; reconnecting for up to {:.0} s",
             self.window.as_secs_f64()
         );
@@ -67,15 +69,17 @@ impl Reconnecting {
             if self.stop.load(Ordering::Relaxed) {
                 return false;
             }
-            match (self.reopen)() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match (self.reopen)(left) {
                 Ok(source) => {
                     self.current = source;
                     self.shift = None;
-                    eprintln!("input back after {:.1} s", lost.elapsed().as_secs_f64());
+                    let back = lost.elapsed().as_secs_f64();
+                    tracing::info!("input back after {back:.1} s");
                     return true;
                 }
                 Err(e) if Instant::now() + backoff > deadline => {
-                    eprintln!("input still unavailable ({e}); stopping");
+                    tracing::info!("input still unavailable ({e}); stopping");
                     return false;
                 }
                 Err(_) => {}
@@ -157,7 +161,7 @@ mod tests {
     /// Reopens with the outcomes queued in `plan` (Ok(n): a clip of n frames), then fails.
     fn reopen(plan: Vec<Result<u64, ()>>) -> Reopen {
         let mut plan = VecDeque::from(plan);
-        Box::new(move || match plan.pop_front() {
+        Box::new(move |_| match plan.pop_front() {
             Some(Ok(n)) => Ok(Box::new(Clip(0..n)) as Box<dyn FrameSource>),
             _ => Err(StreamError::Gstreamer("connection refused".into())),
         })
@@ -203,5 +207,24 @@ mod tests {
         assert_eq!(drain(&mut source).len(), 1);
         assert!(started.elapsed() < Duration::from_secs(2));
         stopper.join().unwrap();
+    }
+
+    #[test]
+    fn the_window_holds_even_when_an_attempt_is_slow() {
+        // An input that takes as long as it is allowed (at most 5 s, as a camera that never
+        // starts or a host that never answers) and then fails: with a 1 s window the run
+        // gives up after about 1 s, not after a whole 5 s attempt.
+        let stop = Arc::new(AtomicBool::new(false));
+        let slow: Reopen = Box::new(|left| {
+            std::thread::sleep(left.min(Duration::from_secs(5)));
+            Err(StreamError::Gstreamer("no video arrived".into()))
+        });
+        let window = Duration::from_secs(1);
+        let mut source = Reconnecting::new(Box::new(Clip(0..1)), slow, window, stop);
+        let started = Instant::now();
+        assert_eq!(drain(&mut source).len(), 1);
+        let took = started.elapsed();
+        println!("gave up after {took:?}");
+        assert!(took < window + Duration::from_millis(500), "{took:?}");
     }
 }

@@ -136,3 +136,15 @@ pub(crate) fn rgb_caps(frame_size: (u32, u32), fps: Option<(i32, i32)>) -> gst::
 pub(crate) fn frame_buffer(frame: &crate::Frame) -> gst::Buffer {
     gst::Buffer::from_mut_slice(frame.image.data.clone())
 }
+
+/// A buffer time on the input's presentation timeline (what players and ffprobe show):
+/// demuxers hand out media times, offset by edit lists and B-frame delays, and the sample's
+/// segment maps them back. Video and audio both go through it, so they stay in sync.
+pub(crate) fn stream_time(
+    sample: &gst::Sample,
+    pts: Option<gst::ClockTime>,
+) -> Option<gst::ClockTime> {
+    let pts = pts?;
+    let segment = sample.segment()?.downcast_ref::<gst::ClockTime>()?;
+    segment.to_stream_time(pts).or(Some(pts))
+}

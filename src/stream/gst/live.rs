@@ -10,22 +10,23 @@ use gstreamer::prelude::*;
 use gstreamer_app::AppSink;
 
 use super::common::bus_error;
-use super::Branches;
+use super::input::Branches;
 
 /// How long a camera or network stream may take to deliver its first frame.
-const LIVE_START_TIMEOUT: Duration = Duration::from_secs(15);
+pub(crate) const LIVE_START_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Starts a live pipeline (live sources do not preroll) and waits until its video branch
-/// has a format, or fails with the reason the bus gives.
+/// Starts a live pipeline (live sources do not preroll) and waits, up to `limit`, until its
+/// video branch has a format, or fails with the reason the bus gives.
 pub(super) fn wait_for_live_frames(
     pipeline: &gst::Pipeline,
     branches: &Arc<Mutex<Branches>>,
     stop: &AtomicBool,
+    limit: Duration,
 ) -> Result<AppSink, String> {
     if pipeline.set_state(gst::State::Playing).is_err() {
         return Err(bus_error(pipeline).unwrap_or_else(|| "it would not start".into()));
     }
-    let deadline = Instant::now() + LIVE_START_TIMEOUT;
+    let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if stop.load(Ordering::Relaxed) {
             return Err("interrupted while connecting".into());
@@ -46,7 +47,7 @@ pub(super) fn wait_for_live_frames(
         std::thread::sleep(Duration::from_millis(20));
     }
     Err(format!(
-        "no video arrived within {} s",
-        LIVE_START_TIMEOUT.as_secs()
+        "no video arrived within {:.1} s",
+        limit.as_secs_f64()
     ))
 }

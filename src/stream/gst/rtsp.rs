@@ -131,7 +131,7 @@ pub fn open(
         server.bound_port(),
         address.path
     );
-    eprintln!("serving {url}");
+    tracing::info!("serving {url}");
     Ok(RtspOutput {
         url,
         server,
@@ -178,7 +178,7 @@ impl FrameSink for RtspOutput {
             }
         }
         let count = self.served.lock().expect("served media").count;
-        eprintln!("served {count} frames at {}", self.url);
+        tracing::info!("served {count} frames at {}", self.url);
         self.stop();
         Ok(())
     }
