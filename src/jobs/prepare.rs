@@ -18,7 +18,7 @@ use crate::base::posefile::{PoseRecord, PoseWriter};
 use crate::jobs::progress::Progress;
 use crate::pose::{PoseConfig, PoseEstimator};
 use crate::render::normalize::NormStats;
-use crate::render::{letterbox, PanelFit};
+use crate::render::{crop_resampled, PanelFit};
 use crate::stream::{open_input, InputSpec};
 use crate::{RgbImage, Skeleton};
 
@@ -73,7 +73,7 @@ enum Frames {
 
 impl PrepareJob {
     pub fn new(target: &Path, out: &Path, size: u32, pose: PoseConfig) -> Result<Self, JobError> {
-        super::check_size(size)?;
+        super::check_training_size(size)?;
         if !target.exists() {
             return Err(JobError::InvalidArgument(format!(
                 "target not found: {}",
@@ -90,6 +90,9 @@ impl PrepareJob {
     }
 
     fn frames(&self) -> Result<Frames, JobError> {
+        if super::pose::is_image(&self.target) {
+            return Ok(Frames::Images(vec![self.target.clone()]));
+        }
         if !self.target.is_dir() {
             return Ok(Frames::Video(InputSpec::parse(
                 &self.target.to_string_lossy(),
@@ -110,21 +113,24 @@ impl PrepareJob {
         Ok(Frames::Images(images))
     }
 
-    /// Runs `each` on every frame of the target, in order.
+    /// Runs `each` on every frame of the target, in order, and returns how many there
+    /// were. A stop (Ctrl-C) is an error here: half a pass must not pass for a whole one.
     fn for_each_frame(
         &self,
         frames: &Frames,
         stop: &Arc<AtomicBool>,
         each: &mut dyn FnMut(usize, &RgbImage, Duration) -> Result<(), JobError>,
-    ) -> Result<(), JobError> {
+    ) -> Result<usize, JobError> {
+        let mut count = 0;
         match frames {
             Frames::Video(spec) => {
                 let mut source = open_input(spec, stop.clone())?.into_source();
-                let mut i = 0;
                 while let Some(frame) = source.next_frame()? {
-                    let t = frame.pts.unwrap_or(Duration::from_millis(33) * i as u32);
-                    each(i, &frame.image, t)?;
-                    i += 1;
+                    let t = frame
+                        .pts
+                        .unwrap_or(Duration::from_millis(33) * count as u32);
+                    each(count, &frame.image, t)?;
+                    count += 1;
                 }
             }
             Frames::Images(paths) => {
@@ -137,13 +143,22 @@ impl PrepareJob {
                         reason: e.to_string(),
                     })?;
                     each(i, &image, Duration::ZERO)?;
+                    count += 1;
                 }
             }
         }
-        Ok(())
+        if stop.load(Ordering::Relaxed) {
+            return Err(JobError::Interrupted(format!(
+                "{} is unfinished (it has no target.json); run metapix prepare again",
+                self.out.display()
+            )));
+        }
+        Ok(count)
     }
 
-    /// Two passes: poses first (to place the crop), then the cropped frames.
+    /// Two passes: poses first (to place the crop), then the cropped frames. `target.json`,
+    /// which marks the target finished, is written last, and only when both passes saw
+    /// every frame.
     pub fn run(
         &self,
         stop: Arc<AtomicBool>,
@@ -166,9 +181,20 @@ impl PrepareJob {
         progress.finish(skeletons.len() as u64);
         let source = self.target.display().to_string();
         let writer = TargetWriter::new(&self.out, self.size, &skeletons, None, &source)?;
-        self.for_each_frame(&frames, &stop, &mut |i, image, _| {
+        let written = self.for_each_frame(&frames, &stop, &mut |i, image, _| {
+            if i >= skeletons.len() {
+                return Ok(()); // counted below
+            }
             writer.write_frame(i, image)
         })?;
+        if written != skeletons.len() {
+            return Err(JobError::InvalidArgument(format!(
+                "{source} gave {} frames on the first reading and {written} on the second; \
+                 {} is unfinished",
+                skeletons.len(),
+                self.out.display()
+            )));
+        }
         writer.finish()
     }
 }
@@ -228,7 +254,7 @@ impl TargetWriter {
     /// Crops frame `index` (source pixels) and saves it.
     pub fn write_frame(&self, index: usize, image: &RgbImage) -> Result<(), JobError> {
         let path = TargetInfo::frame_path(&self.out, index);
-        letterbox(image, &self.fit)
+        crop_resampled(image, &self.fit)
             .save_png(&path)
             .map_err(|e| JobError::Write {
                 path: path.clone(),

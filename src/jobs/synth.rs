@@ -87,10 +87,14 @@ impl SynthJob {
         Ok(self)
     }
 
-    /// Writes prepared targets instead of videos.
-    pub fn prepared(mut self, prepared: bool) -> Self {
+    /// Writes prepared targets instead of videos: square frames of the smaller side, which
+    /// must then be a size the generators take ([`super::check_training_size`]).
+    pub fn prepared(mut self, prepared: bool) -> Result<Self, JobError> {
+        if prepared {
+            super::check_training_size(self.width.min(self.height))?;
+        }
         self.prepared = prepared;
-        self
+        Ok(self)
     }
 
     /// The person of identity `i`.
@@ -255,8 +259,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let job = SynthJob::new(dir.path(), 1, 0.5, 10, (64, 96), 3)
             .and_then(|j| j.with_dances(2))
-            .unwrap()
-            .prepared(true);
+            .and_then(|j| j.prepared(true))
+            .unwrap();
         let written = job
             .run(Arc::new(AtomicBool::new(false)), &mut Progress::hidden())
             .unwrap();

@@ -12,7 +12,7 @@ mod posemap;
 mod stick;
 mod view;
 
-pub use panel::{letterbox, PanelFit};
+pub use panel::{crop_resampled, letterbox, PanelFit};
 pub use parts::{BodyPart, BODY_PARTS, NUM_PARTS};
 pub use posemap::{PoseMap, PoseMapRenderer, POSE_MAP_FORMAT};
 pub use stick::draw_stick_figure;
