@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use super::prepare::TargetInfo;
 use super::JobError;
 use crate::base::posefile::{self, PoseRecord};
-use crate::train::{data, Shots};
-use crate::RgbImage;
+use crate::model::{ArchConfig, Examples, InputFormat};
+use crate::train::data;
+use crate::{RgbImage, Skeleton};
 
 /// One prepared target (`metapix prepare` or `metapix synth --prepared`).
 pub struct PreparedTarget {
@@ -62,10 +63,10 @@ impl PreparedTarget {
         self.records[index].skeleton()
     }
 
-    /// Frames `indices` with their pose maps, as tensors on the CPU.
-    pub fn load(&self, indices: &[usize]) -> Result<Shots, JobError> {
+    /// Frames `indices` with their skeletons (frame pixels).
+    pub fn frames(&self, indices: &[usize]) -> Result<Vec<(RgbImage, Skeleton)>, JobError> {
         let size = self.info.size;
-        let frames = indices
+        indices
             .iter()
             .map(|&i| {
                 let path = TargetInfo::frame_path(&self.dir, i);
@@ -81,8 +82,22 @@ impl PreparedTarget {
                 }
                 Ok((image, self.records[i].skeleton()))
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(data::shots(&frames))
+            .collect()
+    }
+
+    /// Frames `indices` as examples for a generator reading `input`, on the CPU.
+    pub fn examples(&self, indices: &[usize], input: InputFormat) -> Result<Examples, JobError> {
+        Ok(Examples::new(input, &self.frames(indices)?)?)
+    }
+
+    /// Refuses a target whose frames `arch` cannot take, saying how to prepare one it can.
+    pub fn check_fits(&self, arch: &ArchConfig) -> Result<(), JobError> {
+        arch.check_size(self.info.size).map(|_| ()).map_err(|e| {
+            JobError::InvalidArgument(format!(
+                "{}: its frames are {e}; prepare it again with another --size",
+                self.dir.display()
+            ))
+        })
     }
 }
 

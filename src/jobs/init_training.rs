@@ -1,32 +1,33 @@
 //! `metapix pretrain` and `metapix meta-train`: the two ways an initialization is learned
 //! across many people. Pretraining (the paper's baseline) trains one generator and
 //! discriminator jointly on every person's frames; meta-training runs Reptile over
-//! personalization tasks ([`crate::train::reptile`]). Both read prepared targets and write
-//! a checkpoint with the discriminator, which `metapix personalize --init` starts from.
+//! personalization tasks ([`crate::train::reptile`]). Both read prepared targets, stop
+//! cleanly on Ctrl-C, and write a checkpoint with the discriminator as they go, which
+//! `metapix personalize --init` starts from.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::json;
-use tch::nn::VarStore;
-use tch::{Device, Tensor};
+use tch::Device;
 
 use super::dataset::PreparedTarget;
-use super::personalize::{Init, Models};
+use super::progress::Progress;
 use super::JobError;
 use crate::base::rng::SplitMix64;
-use crate::jobs::progress::Progress;
 use crate::model::checkpoint::{self, CheckpointMeta};
 use crate::model::device::{self, DeviceChoice};
-use crate::model::discriminator::PatchGan;
-use crate::model::Pose2Im;
-use crate::train::data;
-use crate::train::rates::{LayerRates, RateLearner};
-use crate::train::reptile::{reptile_step, reptile_step_grouped, GroupedFast, Pair, ReptileConfig};
-use crate::train::{personalize_with_progress, PersonalizeConfig, Shots};
+use crate::model::rates::LayerRates;
+use crate::model::{ArchConfig, Examples};
+use crate::train::rates::RateLearner;
+use crate::train::reptile::{
+    reptile_step, reptile_step_grouped, GroupedFast, ReptileConfig, StepOutcome,
+};
+use crate::train::{data, personalize, Init, Models, PersonalizeConfig, Task};
 
 /// What both trainings read.
 #[derive(Debug, Clone)]
@@ -38,25 +39,17 @@ pub struct TrainingData {
 }
 
 impl TrainingData {
-    /// Every person's pool frames on `device`, and the frame side.
-    fn load(&self, device: Device) -> Result<(Vec<Shots>, u32), JobError> {
+    /// Every person's pool frames on `device`, as examples for `arch`.
+    fn load(&self, device: Device, arch: &ArchConfig) -> Result<Vec<Examples>, JobError> {
         if self.targets.is_empty() || self.frames_per_identity == 0 {
             return Err(JobError::InvalidArgument(
                 "no training data (give prepared targets and --frames-per-identity > 0)".into(),
             ));
         }
-        let mut size = None;
         let mut pools = Vec::with_capacity(self.targets.len());
         for dir in &self.targets {
             let target = PreparedTarget::open(dir)?;
-            if *size.get_or_insert(target.info.size) != target.info.size {
-                return Err(JobError::InvalidArgument(format!(
-                    "{} is {} px; the others are {} px",
-                    dir.display(),
-                    target.info.size,
-                    size.unwrap_or_default()
-                )));
-            }
+            target.check_fits(arch)?;
             let pool = target.pool();
             if pool.is_empty() {
                 return Err(JobError::InvalidArgument(format!(
@@ -65,38 +58,33 @@ impl TrainingData {
                 )));
             }
             let chosen = data::spread(&pool, self.frames_per_identity);
-            pools.push(target.load(&chosen)?.to_device(device));
+            pools.push(target.examples(&chosen, arch.input())?.to_device(device));
         }
-        Ok((pools, size.unwrap_or_default()))
+        if let Some(other) = pools.iter().find(|p| p.size() != pools[0].size()) {
+            return Err(JobError::InvalidArgument(format!(
+                "the targets are of {} and {} px: give targets of one size",
+                pools[0].size(),
+                other.size()
+            )));
+        }
+        Ok(pools)
     }
 }
 
-fn pair(m: Models) -> Pair {
-    Pair {
-        gen_vs: m.gen_vs,
-        generator: m.generator,
-        disc_vs: m.disc_vs,
-        discriminator: m.discriminator,
-    }
-}
-
+/// Writes the generator and discriminator of `m` with `rates` and `training` to `path`.
 fn save(
     path: &Path,
-    p: &Pair,
+    m: &Models,
     rates: &LayerRates,
     size: u32,
     training: serde_json::Value,
 ) -> Result<(), JobError> {
-    let mut meta = CheckpointMeta::new(p.generator.config, size);
-    meta.discriminator = Some(p.discriminator.config);
+    let mut meta = CheckpointMeta::new(m.generator.arch(), size);
+    meta.discriminator = Some(m.discriminator.config);
     meta.inner_lr = rates.clone();
     meta.training = training;
-    checkpoint::save_with_discriminator(path, &p.gen_vs, Some(&p.disc_vs), &meta)?;
+    checkpoint::save_with_discriminator(path, &m.gen_vs, Some(&m.disc_vs), &meta)?;
     Ok(())
-}
-
-fn select_device(choice: DeviceChoice) -> Result<Device, JobError> {
-    device::select(choice).map_err(|e| JobError::InvalidArgument(e.to_string()))
 }
 
 /// `metapix pretrain`: one model trained on everyone's frames at once.
@@ -106,51 +94,78 @@ pub struct PretrainJob {
     pub out: PathBuf,
     /// Random weights, or a checkpoint to train further (the equal-compute control).
     pub init: Init,
-    /// Steps, batch and optimizer; `shots` is unused (every loaded frame is a shot).
+    /// Steps, batch and optimizer; `shots` is unused (every loaded frame is a shot). Its
+    /// seed draws the random weights and the frame order.
     pub config: PersonalizeConfig,
     pub device: DeviceChoice,
+    /// Save `out` every this many steps (and at the end, or on a stop).
+    pub checkpoint_every: usize,
+}
+
+/// How a pretraining ended.
+#[derive(Debug, Clone, Copy)]
+pub struct PretrainSummary {
+    pub steps: usize,
+    /// Mean L1 of the last 100 steps.
+    pub l1: f64,
 }
 
 impl PretrainJob {
-    /// Returns the mean L1 of the last 100 steps.
-    pub fn run(&self, progress: &mut Progress) -> Result<f64, JobError> {
-        let device = select_device(self.device)?;
-        let (pools, size) = self.data.load(device)?;
-        let all = Shots {
-            poses: Tensor::cat(&pools.iter().map(|p| &p.poses).collect::<Vec<_>>(), 0),
-            images: Tensor::cat(&pools.iter().map(|p| &p.images).collect::<Vec<_>>(), 0),
-        };
-        drop(pools);
-        let p = pair(self.init.build(device)?);
-        let models = (&p.generator, &p.gen_vs, &p.discriminator, &p.disc_vs);
-        progress.set_total(Some(self.config.steps as u64));
-        let started = Instant::now();
+    pub fn run(
+        &self,
+        stop: &AtomicBool,
+        progress: &mut Progress,
+    ) -> Result<PretrainSummary, JobError> {
+        let device = device::select(self.device)?;
+        let m = self.init.build(device, self.config.seed)?;
+        let all = Examples::concat(&self.data.load(device, &m.generator.arch())?)?;
+        let size = all.size();
         // Joint training steps every layer alike, whatever rates the init carries.
         let uniform = LayerRates::default();
-        let log = personalize_with_progress(models, &all, &self.config, &uniform, &mut |n| {
-            progress.update(n as u64)
-        })
-        .map_err(|e| JobError::InvalidArgument(format!("training failed: {e}")))?;
-        progress.finish(self.config.steps as u64);
-        let tail = &log.l1[log.l1.len().saturating_sub(100)..];
+        let started = Instant::now();
+        let training = |steps: usize, l1: Option<f64>| {
+            json!({
+                "method": "metapix pretrain",
+                "init": self.init.to_string(),
+                "identities": self.data.targets.len(),
+                "frames": all.len(),
+                "config": self.config,
+                "step": steps,
+                "seconds": started.elapsed().as_secs_f64(),
+                "final_l1": l1,
+            })
+        };
+        progress.set_total(Some(self.config.steps as u64));
+        let every = self.checkpoint_every.max(1);
+        let mut saved = Ok(());
+        let task = Task {
+            examples: &all,
+            seed: self.config.seed,
+        };
+        let log = personalize(m.trainee(), &[task], &self.config, &uniform, &mut |n| {
+            progress.update(n as u64);
+            if n % every == 0 && n < self.config.steps {
+                saved = save(&self.out, &m, &uniform, size, training(n, None));
+            }
+            if saved.is_err() || stop.load(Ordering::Relaxed) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })?;
+        saved?;
+        let steps = log.l1.len();
+        progress.finish(steps as u64);
+        let tail = &log.l1[steps.saturating_sub(100)..];
         let l1 = tail.iter().sum::<f64>() / tail.len().max(1) as f64;
-        let training = json!({
-            "method": "metapix pretrain",
-            "init": format!("{:?}", self.init),
-            "identities": self.data.targets.len(),
-            "frames": all.len(),
-            "config": self.config,
-            "seconds": started.elapsed().as_secs_f64(),
-            "final_l1": l1,
-        });
-        save(&self.out, &p, &uniform, size, training)?;
-        Ok(l1)
+        save(&self.out, &m, &uniform, size, training(steps, Some(l1)))?;
+        Ok(PretrainSummary { steps, l1 })
     }
 }
 
 /// Where the tasks of one outer step are personalized.
 enum Fast {
-    OneByOne(Pair),
+    OneByOne(Models),
     Grouped(GroupedFast),
 }
 
@@ -182,6 +197,16 @@ pub struct MetaTrainJob {
     pub seed: u64,
 }
 
+/// One meta-training under way: the meta-weights, their rates and what learns them.
+struct MetaRun {
+    meta: Models,
+    rates: LayerRates,
+    learner: Option<RateLearner>,
+    fast: Fast,
+    pools: Vec<Examples>,
+    size: u32,
+}
+
 impl MetaTrainJob {
     /// The loss log written beside the checkpoint: one JSON object per meta-iteration.
     pub fn log_path(&self) -> PathBuf {
@@ -196,66 +221,20 @@ impl MetaTrainJob {
                 "--meta-batch, --shots and --batch must be at least 1".into(),
             ));
         }
-        let device = select_device(self.device)?;
-        let (init, start) = if self.resume {
-            let meta = checkpoint::read_meta(&self.out)?;
-            let done = meta.training["iteration"].as_u64().ok_or_else(|| {
-                JobError::InvalidArgument(format!(
-                    "{} is not a meta-training checkpoint to resume",
-                    self.out.display()
-                ))
-            })?;
-            (Init::Checkpoint(self.out.clone()), done as usize)
-        } else {
-            (self.init.clone(), 0)
-        };
         if self.learn_rates.is_some() && c.inner.adversarial {
             return Err(JobError::InvalidArgument(
                 "learning layer rates needs the L1 inner loop (leave out --gan)".into(),
             ));
         }
-        let models = init.build(device)?;
-        let mut rates = models.rates.clone();
-        let mut meta = pair(models);
-        let mut learner = self.learn_rates.map(|l| {
-            let names = meta.gen_vs.variables().into_keys().collect::<Vec<_>>();
-            RateLearner::new(&rates, &names, l.lr)
-        });
-        let query_frames = self.learn_rates.map_or(0, |l| l.query_frames);
-        // L1-only tasks run side by side in one grouped generator; GAN tasks one by one.
-        let mut fast = if c.inner.adversarial {
-            let fast_gen_vs = VarStore::new(device);
-            let fast_disc_vs = VarStore::new(device);
-            Fast::OneByOne(Pair {
-                generator: Pose2Im::new(&fast_gen_vs.root(), meta.generator.config),
-                discriminator: PatchGan::new(&fast_disc_vs.root(), meta.discriminator.config),
-                gen_vs: fast_gen_vs,
-                disc_vs: fast_disc_vs,
-            })
-        } else {
-            Fast::Grouped(GroupedFast::new(
-                meta.generator.config,
-                c.meta_batch,
-                device,
-            ))
-        };
-        let (pools, size) = self.data.load(device)?;
+        let device = device::select(self.device)?;
+        let (init, start) = self.resume_point()?;
+        let mut run = self.start(&init, device)?;
+        let log_path = self.log_path();
         let mut log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.log_path())
-            .map_err(JobError::write(&self.log_path()))?;
-        let training = |iteration: usize| {
-            json!({
-                "method": "metapix meta-train (Reptile)",
-                "init": format!("{init:?}"),
-                "identities": self.data.targets.len(),
-                "frames_per_identity": self.data.frames_per_identity,
-                "config": self.config,
-                "learn_rates": self.learn_rates,
-                "iteration": iteration,
-            })
-        };
+            .open(&log_path)
+            .map_err(JobError::write(&log_path))?;
         progress.set_total(Some(c.meta_iterations as u64));
         let mut rng = SplitMix64::new(self.seed.wrapping_add(start as u64));
         let mut done = start;
@@ -264,59 +243,152 @@ impl MetaTrainJob {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
-            let (tasks, queries): (Vec<Shots>, Vec<Shots>) = (0..c.meta_batch)
-                .map(|_| {
-                    let pool = &pools[rng.below(pools.len())];
-                    let (k, q) = task_frames(pool.len(), c.inner.shots, query_frames, &mut rng);
-                    let select =
-                        |i: Vec<i64>| pool.select(&Tensor::from_slice(&i).to_device(device));
-                    (select(k), select(q))
-                })
-                .unzip();
-            let queries = if query_frames == 0 {
-                &[][..]
-            } else {
-                &queries[..]
-            };
-            let eps = c.eps_at(iteration);
-            let seed = iteration as u64;
-            let outcome = match &mut fast {
-                Fast::OneByOne(fast) => {
-                    reptile_step(&mut meta, fast, &tasks, &c.inner, &rates, eps, seed)
-                }
-                Fast::Grouped(fast) => reptile_step_grouped(
-                    &mut meta, fast, &tasks, queries, &c.inner, &rates, eps, seed,
-                ),
-            }
-            .map_err(|e| JobError::InvalidArgument(format!("training failed: {e}")))?;
-            if let (Some(learner), Some(h)) = (&mut learner, &outcome.hypergradient) {
-                learner.update(h);
-                rates = learner.rates();
-            }
-            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-            let mut line = json!({"iteration": iteration + 1, "eps": eps,
-                                  "inner_l1": mean(&outcome.last_l1),
-                                  "seconds": started.elapsed().as_secs_f64()});
-            if learner.is_some() {
-                let (lo, hi) = rates
-                    .iter()
-                    .fold((f64::MAX, f64::MIN), |(lo, hi), (_, &m)| {
-                        (lo.min(m), hi.max(m))
-                    });
-                line["query_l1"] = json!(mean(&outcome.query_l1));
-                line["rate_range"] = json!([lo, hi]);
-            }
-            writeln!(log, "{line}").map_err(JobError::write(&self.log_path()))?;
+            let mut line = self.iteration(&mut run, iteration, &mut rng)?;
+            line["seconds"] = json!(started.elapsed().as_secs_f64());
+            writeln!(log, "{line}").map_err(JobError::write(&log_path))?;
             done = iteration + 1;
             progress.update(done as u64);
             if done % self.checkpoint_every.max(1) == 0 {
-                save(&self.out, &meta, &rates, size, training(done))?;
+                self.save(&run, &init, done)?;
             }
         }
         progress.finish(done as u64);
-        save(&self.out, &meta, &rates, size, training(done))?;
+        self.save(&run, &init, done)?;
         Ok(done)
     }
+
+    /// Where the run starts: the init and iteration 0, or with `resume` the saved run.
+    fn resume_point(&self) -> Result<(Init, usize), JobError> {
+        if !self.resume {
+            return Ok((self.init.clone(), 0));
+        }
+        let meta = checkpoint::read_meta(&self.out)?;
+        let done = meta.training["iteration"].as_u64().ok_or_else(|| {
+            JobError::InvalidArgument(format!(
+                "{} is not a meta-training checkpoint to resume",
+                self.out.display()
+            ))
+        })?;
+        Ok((Init::Checkpoint(self.out.clone()), done as usize))
+    }
+
+    /// The models, the data and where each meta-batch is personalized: L1-only tasks side
+    /// by side in one grouped generator where the architecture can group, else one by one.
+    fn start(&self, init: &Init, device: Device) -> Result<MetaRun, JobError> {
+        let meta = init.build(device, self.seed)?;
+        let arch = meta.generator.arch();
+        let rates = meta.rates.clone();
+        let learner = self.learn_rates.map(|l| {
+            let names = meta.gen_vs.variables().into_keys().collect::<Vec<_>>();
+            RateLearner::new(&rates, &names, l.lr)
+        });
+        let grouped = (!self.config.inner.adversarial)
+            .then(|| GroupedFast::new(&arch, self.config.meta_batch, device))
+            .flatten();
+        let fast = match grouped {
+            Some(grouped) => Fast::Grouped(grouped),
+            None => Fast::OneByOne(meta.blank()),
+        };
+        if self.learn_rates.is_some() && matches!(fast, Fast::OneByOne(_)) {
+            return Err(JobError::InvalidArgument(format!(
+                "learning layer rates needs a generator that groups; {} does not",
+                arch.name()
+            )));
+        }
+        let pools = self.data.load(device, &arch)?;
+        let size = pools[0].size();
+        Ok(MetaRun {
+            meta,
+            rates,
+            learner,
+            fast,
+            pools,
+            size,
+        })
+    }
+
+    /// One outer update; returns its line of the loss log.
+    fn iteration(
+        &self,
+        run: &mut MetaRun,
+        iteration: usize,
+        rng: &mut SplitMix64,
+    ) -> Result<serde_json::Value, JobError> {
+        let c = &self.config;
+        let query_frames = self.learn_rates.map_or(0, |l| l.query_frames);
+        let (tasks, queries) = sample_tasks(&run.pools, c, query_frames, rng);
+        let queries = if query_frames == 0 {
+            &[][..]
+        } else {
+            &queries[..]
+        };
+        let eps = c.eps_at(iteration);
+        let seed = iteration as u64;
+        let outcome: StepOutcome = match &mut run.fast {
+            Fast::OneByOne(fast) => {
+                reptile_step(&mut run.meta, fast, &tasks, &c.inner, &run.rates, eps, seed)
+            }
+            Fast::Grouped(fast) => reptile_step_grouped(
+                &mut run.meta,
+                fast,
+                &tasks,
+                queries,
+                &c.inner,
+                &run.rates,
+                eps,
+                seed,
+            ),
+        }?;
+        if let (Some(learner), Some(h)) = (&mut run.learner, &outcome.hypergradient) {
+            learner.update(h);
+            run.rates = learner.rates();
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        let mut line = json!({"iteration": iteration + 1, "eps": eps,
+                              "inner_l1": mean(&outcome.last_l1)});
+        if run.learner.is_some() {
+            let (lo, hi) = run
+                .rates
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(lo, hi), (_, &m)| {
+                    (lo.min(m), hi.max(m))
+                });
+            line["query_l1"] = json!(mean(&outcome.query_l1));
+            line["rate_range"] = json!([lo, hi]);
+        }
+        Ok(line)
+    }
+
+    /// Saves the meta-weights and rates after `iteration` iterations.
+    fn save(&self, run: &MetaRun, init: &Init, iteration: usize) -> Result<(), JobError> {
+        let training = json!({
+            "method": "metapix meta-train (Reptile)",
+            "init": init.to_string(),
+            "identities": self.data.targets.len(),
+            "frames_per_identity": self.data.frames_per_identity,
+            "config": self.config,
+            "learn_rates": self.learn_rates,
+            "iteration": iteration,
+        });
+        save(&self.out, &run.meta, &run.rates, run.size, training)
+    }
+}
+
+/// A meta-batch: for each task a random person's K frames, and (with `query_frames`) other
+/// frames of the same person to score the task on.
+fn sample_tasks(
+    pools: &[Examples],
+    c: &ReptileConfig,
+    query_frames: usize,
+    rng: &mut SplitMix64,
+) -> (Vec<Examples>, Vec<Examples>) {
+    (0..c.meta_batch)
+        .map(|_| {
+            let pool = &pools[rng.below(pools.len())];
+            let (k, q) = task_frames(pool.len(), c.inner.shots, query_frames, rng);
+            (pool.select(&k), pool.select(&q))
+        })
+        .unzip()
 }
 
 /// A task's K frames from a pool of `pool` (drawn with replacement, as the paper's tasks

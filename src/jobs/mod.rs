@@ -19,6 +19,7 @@ use crate::stream::StreamError;
 
 /// Why a job failed, by the part that failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum JobError {
     #[error(transparent)]
     Stream(#[from] StreamError),
@@ -28,6 +29,19 @@ pub enum JobError {
     Pipeline(#[from] PipelineError),
     #[error(transparent)]
     Checkpoint(#[from] crate::model::CheckpointError),
+    #[error(transparent)]
+    Train(#[from] crate::train::TrainError),
+    #[error(transparent)]
+    Torch(#[from] crate::model::TorchError),
+    #[error(transparent)]
+    Examples(#[from] crate::model::examples::ExamplesError),
+    #[error(transparent)]
+    Device(#[from] crate::model::device::NoCuda),
+    #[error(transparent)]
+    Generate(#[from] crate::generate::GenerateError),
+    /// Ctrl-C came before the job could finish what it writes; says what is left unfinished.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -58,4 +72,14 @@ pub fn check_size(size: u32) -> Result<u32, JobError> {
         )));
     }
     Ok(size)
+}
+
+/// Sides of the frames training reads: what every generator preset takes
+/// ([`crate::model::SIZE_MULTIPLE`]), so that a prepared target fits whichever one learns
+/// from it.
+pub fn check_training_size(size: u32) -> Result<u32, JobError> {
+    let who = "training (every generator preset)";
+    crate::model::BadSize::check(size, crate::model::SIZE_MULTIPLE, who)
+        .map_err(|e| JobError::InvalidArgument(format!("--size {e}")))?;
+    check_size(size)
 }

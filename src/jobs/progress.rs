@@ -1,5 +1,6 @@
 //! Progress on stderr for long jobs: a bar on a terminal, a plain line every few seconds
-//! otherwise (logs, CI), each with frames, rate and time left.
+//! otherwise (logs, CI, through `tracing`), each with what is counted (frames, training
+//! steps, meta-iterations, benchmark cells), the rate and the time left.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -11,6 +12,8 @@ const LINE_EVERY: Duration = Duration::from_secs(2);
 
 pub struct Progress {
     label: String,
+    /// What is counted, plural ("frames", "steps", "cells").
+    unit: &'static str,
     total: Option<u64>,
     bar: Option<ProgressBar>,
     started: Instant,
@@ -19,11 +22,12 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Reports to stderr under `label`.
-    pub fn new(label: &str) -> Self {
+    /// Reports to stderr under `label`, counting `unit` (plural: "frames", "steps").
+    pub fn new(label: &str, unit: &'static str) -> Self {
         let now = Instant::now();
         Self {
             label: label.to_string(),
+            unit,
             total: None,
             bar: None,
             started: now,
@@ -36,7 +40,7 @@ impl Progress {
     pub fn hidden() -> Self {
         Self {
             quiet: true,
-            ..Self::new("")
+            ..Self::new("", "frames")
         }
     }
 
@@ -47,17 +51,18 @@ impl Progress {
         if self.quiet || !std::io::stderr().is_terminal() {
             return;
         }
+        let unit = self.unit;
         let (bar, template) = match total {
             Some(n) => (
                 ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
-                "{prefix} [{bar:30}] {pos}/{len} frames {per_sec} eta {eta}",
+                format!("{{prefix}} [{{bar:30}}] {{pos}}/{{len}} {unit} {{per_sec}} eta {{eta}}"),
             ),
             None => (
                 ProgressBar::new_spinner(),
-                "{prefix} {spinner} {pos} frames {per_sec}",
+                format!("{{prefix}} {{spinner}} {{pos}} {unit} {{per_sec}}"),
             ),
         };
-        if let Ok(style) = ProgressStyle::with_template(template) {
+        if let Ok(style) = ProgressStyle::with_template(&template) {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_prefix(self.label.clone());
@@ -70,7 +75,7 @@ impl Progress {
             bar.set_position(done);
         } else if !self.quiet && self.last_line.elapsed() >= LINE_EVERY {
             self.last_line = Instant::now();
-            eprintln!("{}", self.line(done));
+            tracing::info!("{}", self.line(done));
         }
     }
 
@@ -80,21 +85,48 @@ impl Progress {
             bar.finish_and_clear();
         }
         if !self.quiet {
-            eprintln!("{}", self.line(done));
+            tracing::info!("{}", self.line(done));
         }
     }
 
     fn line(&self, done: u64) -> String {
         let secs = self.started.elapsed().as_secs_f64();
-        let fps = if secs > 0.0 { done as f64 / secs } else { 0.0 };
+        let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
+        let speed = match self.unit {
+            "frames" => format!("{rate:.1} fps"),
+            unit => format!("{rate:.2} {unit}/s"),
+        };
+        let unit = self.unit;
         match self.total {
-            Some(total) if fps > 0.0 && total > done => format!(
-                "{}: {done}/{total} frames, {fps:.1} fps, eta {:.0} s",
+            Some(total) if rate > 0.0 && total > done => format!(
+                "{}: {done}/{total} {unit}, {speed}, eta {:.0} s",
                 self.label,
-                (total - done) as f64 / fps
+                (total - done) as f64 / rate
             ),
-            Some(total) => format!("{}: {done}/{total} frames, {fps:.1} fps", self.label),
-            None => format!("{}: {done} frames, {fps:.1} fps", self.label),
+            Some(total) => format!("{}: {done}/{total} {unit}, {speed}", self.label),
+            None => format!("{}: {done} {unit}, {speed}", self.label),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_count_what_the_job_counts() {
+        let mut p = Progress::new("metapix pretrain", "steps");
+        p.quiet = true;
+        p.set_total(Some(2000));
+        let line = p.line(500);
+        assert!(
+            line.starts_with("metapix pretrain: 500/2000 steps, "),
+            "{line}"
+        );
+        assert!(line.contains(" steps/s") && !line.contains("fps"), "{line}");
+        let mut p = Progress::new("metapix-stream", "frames");
+        p.quiet = true;
+        p.set_total(None);
+        assert!(p.line(30).contains(" frames, ") && p.line(30).ends_with("fps"));
     }
 }

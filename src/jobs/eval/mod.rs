@@ -2,30 +2,37 @@
 //! each initialization, each K and each T: personalize on the protocol's K frames for T
 //! steps (the paper's schedule), generate the held-out last 15% from their skeletons, and
 //! score them against the real frames (MSE, PSNR, SSIM, temporal coherence, and with a pose
-//! model the pose fidelity, [`pck`]). Writes every figure as JSON and a
-//! Markdown table of means, spreads and wins over people, and PNG plots ([`plot`]).
+//! model the pose fidelity, [`pck`]). Each cell's record is written as it comes
+//! ([`records`]), so a stopped run resumes where it was; at the end, every figure as JSON, a
+//! Markdown table of means, spreads and wins over people, and PNG plots ([`table`]).
 
 pub mod pck;
 pub mod plot;
+pub mod records;
+pub mod table;
 
-use std::fmt::Write as _;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tch::nn::Module;
+use serde_json::json;
 use tch::{Device, Tensor};
 
 use super::dataset::PreparedTarget;
-use super::personalize::Init;
+use super::progress::Progress;
 use super::JobError;
-use crate::jobs::progress::Progress;
 use crate::model::device::{self, DeviceChoice};
 use crate::model::io::tensor_image;
+use crate::model::Examples;
 use crate::pose::{PoseConfig, PoseEstimator};
 use crate::train::metrics::{quality, Quality};
-use crate::train::PersonalizeConfig;
+use crate::train::{personalize, Init, Models, PersonalizeConfig, Task};
 use crate::Skeleton;
+use records::RecordLog;
+use table::mean_std;
+pub use table::{init_order, markdown, write_outputs};
 
 /// A validated eval job.
 #[derive(Debug, Clone)]
@@ -35,7 +42,8 @@ pub struct EvalJob {
     pub inits: Vec<(String, Init)>,
     pub shots: Vec<usize>,
     pub steps: Vec<usize>,
-    /// Batch and optimizer of the personalization (K and T come from the lists).
+    /// Batch and optimizer of the personalization (K and T come from the lists); its seed
+    /// draws random inits and the frame order.
     pub config: PersonalizeConfig,
     /// Held-out frames scored per person at most.
     pub test_frames: usize,
@@ -45,6 +53,8 @@ pub struct EvalJob {
     /// Score target i on every frame of `test_on[i]`, another prepared target of the same
     /// person (a still in another pose), instead of on its own last 15%. Empty: the protocol.
     pub test_on: Vec<PathBuf>,
+    /// The record file (JSON lines): appended cell by cell, resumed when it exists.
+    pub records: PathBuf,
 }
 
 /// One personalization's figures.
@@ -62,10 +72,37 @@ pub struct EvalRecord {
     pub pck: Option<f64>,
 }
 
+/// One person's test frames, as the generators are scored on them.
+struct TestSet {
+    examples: Examples,
+    driving: Vec<Skeleton>,
+}
+
 impl EvalJob {
-    pub fn run(&self, progress: &mut Progress) -> Result<Vec<EvalRecord>, JobError> {
-        let device =
-            device::select(self.device).map_err(|e| JobError::InvalidArgument(e.to_string()))?;
+    /// What makes two runs' records comparable: everything but the lists of people,
+    /// inits, K and T, which the records name themselves.
+    fn settings(&self) -> serde_json::Value {
+        json!({
+            "batch": self.config.batch, "lr": self.config.lr, "beta1": self.config.beta1,
+            "adversarial": self.config.adversarial, "l1_weight": self.config.l1_weight,
+            "feature_matching_weight": self.config.feature_matching_weight,
+            "seed": self.config.seed, "test_frames": self.test_frames,
+            "pck": self.pose.is_some(), "test_on": self.test_on,
+        })
+    }
+
+    /// Runs every cell not in the record file yet, until done or `stop`; returns every
+    /// record, earlier runs' too.
+    pub fn run(
+        &self,
+        stop: &AtomicBool,
+        progress: &mut Progress,
+    ) -> Result<Vec<EvalRecord>, JobError> {
+        if self.shots.contains(&0) || self.config.batch == 0 {
+            return Err(JobError::InvalidArgument(
+                "--shots and --batch must be at least 1".into(),
+            ));
+        }
         if !self.test_on.is_empty() && self.test_on.len() != self.targets.len() {
             return Err(JobError::InvalidArgument(format!(
                 "{} targets but {} --test-on: give one per target",
@@ -73,9 +110,10 @@ impl EvalJob {
                 self.test_on.len()
             )));
         }
-        let runs = self.targets.len() * self.inits.len() * self.shots.len() * self.steps.len();
-        progress.set_total(Some(runs as u64));
-        let mut records = Vec::with_capacity(runs);
+        let device = device::select(self.device)?;
+        let mut log = RecordLog::open(&self.records, &self.settings())?;
+        let cells = self.targets.len() * self.inits.len() * self.shots.len() * self.steps.len();
+        progress.set_total(Some(cells as u64));
         let mut pose = match &self.pose {
             // Generated frames are unrelated stills to the pose model: detect in each, raw.
             Some(config) => Some(PoseEstimator::new(&PoseConfig {
@@ -85,59 +123,105 @@ impl EvalJob {
             })?),
             None => None,
         };
+        let mut done = 0;
         for (i, dir) in self.targets.iter().enumerate() {
             let target = PreparedTarget::open(dir)?;
-            let other = self
-                .test_on
-                .get(i)
-                .map(|d| PreparedTarget::open(d))
-                .transpose()?;
-            let (scored, test_indices) = match &other {
-                Some(other) => (other, other.spread(self.test_frames)),
-                None => (&target, target.test_frames(self.test_frames)),
-            };
-            if scored.info.size != target.info.size || test_indices.is_empty() {
-                return Err(JobError::InvalidArgument(format!(
-                    "{}: no test frames of {} px to score {} on",
-                    scored.dir.display(),
-                    target.info.size,
-                    dir.display()
-                )));
-            }
-            let driving: Vec<Skeleton> = test_indices.iter().map(|&i| scored.skeleton(i)).collect();
-            let tests = scored.load(&test_indices)?.to_device(device);
-            for &k in &self.shots {
-                let train = target.load(&target.protocol_shots(k))?.to_device(device);
-                for (name, init) in &self.inits {
+            let name = dir.display().to_string();
+            // Each init is built once per person, and every cell trains a copy of it.
+            for (init_name, init) in &self.inits {
+                let base = init.build(device, self.config.seed)?;
+                let arch = base.generator.arch();
+                target.check_fits(&arch)?;
+                let test = self.test_set(&target, i, &base, device)?;
+                for &k in &self.shots {
+                    let train = target
+                        .examples(&target.protocol_shots(k), arch.input())?
+                        .to_device(device);
                     for &t in &self.steps {
-                        let m = init.build(device)?;
-                        let config = PersonalizeConfig {
-                            shots: k,
-                            steps: t,
-                            constant_steps: t / 2,
-                            ..self.config
-                        };
-                        m.personalize(&train, &config)?;
-                        let fake = generate(&m.generator, &tests.poses, device);
+                        if stop.load(Ordering::Relaxed) {
+                            progress.finish(done);
+                            return Ok(log.into_records());
+                        }
+                        done += 1;
+                        if log.has(&name, init_name, k, t) {
+                            continue;
+                        }
+                        let fake = self.cell(&base, &train, &test, k, t)?;
                         let pck = match &mut pose {
-                            Some(pose) => pose_fidelity(pose, &fake, &driving)?,
+                            Some(pose) => pose_fidelity(pose, &fake, &test.driving)?,
                             None => None,
                         };
-                        records.push(EvalRecord {
-                            target: dir.display().to_string(),
-                            init: name.clone(),
+                        log.append(EvalRecord {
+                            target: name.clone(),
+                            init: init_name.clone(),
                             k,
                             t,
-                            quality: quality(&fake, &tests.images),
+                            quality: quality(&fake, &test.examples.frames),
                             pck,
-                        });
-                        progress.update(records.len() as u64);
+                        })?;
+                        progress.update(done);
                     }
                 }
             }
         }
-        progress.finish(records.len() as u64);
-        Ok(records)
+        progress.finish(done);
+        Ok(log.into_records())
+    }
+
+    /// Target `i`'s test frames: its own last 15%, or the frames of its `--test-on`.
+    fn test_set(
+        &self,
+        target: &PreparedTarget,
+        i: usize,
+        models: &Models,
+        device: Device,
+    ) -> Result<TestSet, JobError> {
+        let other = self
+            .test_on
+            .get(i)
+            .map(|d| PreparedTarget::open(d))
+            .transpose()?;
+        let (scored, indices) = match &other {
+            Some(other) => (other, other.spread(self.test_frames)),
+            None => (target, target.test_frames(self.test_frames)),
+        };
+        if scored.info.size != target.info.size || indices.is_empty() {
+            return Err(JobError::InvalidArgument(format!(
+                "{}: no test frames of {} px to score {} on",
+                scored.dir.display(),
+                target.info.size,
+                target.dir.display()
+            )));
+        }
+        let input = models.generator.arch().input();
+        Ok(TestSet {
+            examples: scored.examples(&indices, input)?.to_device(device),
+            driving: indices.iter().map(|&i| scored.skeleton(i)).collect(),
+        })
+    }
+
+    /// Personalizes a copy of `base` on `train` for `t` steps and renders the test frames.
+    fn cell(
+        &self,
+        base: &Models,
+        train: &Examples,
+        test: &TestSet,
+        k: usize,
+        t: usize,
+    ) -> Result<Tensor, JobError> {
+        let m = base.copy().map_err(crate::train::TrainError::from)?;
+        let config = PersonalizeConfig {
+            shots: k,
+            ..self.config.with_steps(t)
+        };
+        let task = Task {
+            examples: train,
+            seed: config.seed,
+        };
+        personalize(m.trainee(), &[task], &config, &m.rates, &mut |_| {
+            ControlFlow::Continue(())
+        })?;
+        Ok(m.generator.render(&test.examples)?)
     }
 }
 
@@ -156,97 +240,43 @@ fn pose_fidelity(
     Ok((!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64))
 }
 
-/// The generator's frames for `poses`, a few at a time.
-fn generate(generator: &crate::model::Pose2Im, poses: &Tensor, device: Device) -> Tensor {
-    tch::no_grad(|| {
-        let chunks: Vec<Tensor> = poses
-            .split(8, 0)
-            .iter()
-            .map(|p| generator.forward(&p.to_device(device)))
-            .collect();
-        Tensor::cat(&chunks, 0)
-    })
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len().max(1) as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
-    (mean, var.sqrt())
-}
-
-/// The Markdown table: one row per (K, T), per init the mean ± standard deviation over people
-/// of PSNR and SSIM and the mean temporal-coherence gap (|generated - real| std of frame
-/// intensity), and on how many people the first init beats each other one.
-pub fn markdown(records: &[EvalRecord], inits: &[String]) -> String {
-    let mut keys: Vec<(usize, usize)> = records.iter().map(|r| (r.k, r.t)).collect();
-    keys.sort();
-    keys.dedup();
-    let with_pck = records.iter().any(|r| r.pck.is_some());
-    let per_init = if with_pck { 4 } else { 3 };
-    let mut out = String::from("| K | T |");
-    for name in inits {
-        let _ = write!(out, " {name} PSNR dB | {name} SSIM | {name} TC gap |");
-        if with_pck {
-            let _ = write!(out, " {name} PCK@0.1 |");
-        }
-    }
-    for name in inits.iter().skip(1) {
-        let _ = write!(out, " {} wins vs {name} (PSNR, SSIM) |", inits[0]);
-    }
-    let columns = 2 + per_init * inits.len() + inits.len().saturating_sub(1);
-    out.push_str(&format!("\n|{}\n", "---|".repeat(columns)));
-    for (k, t) in keys {
-        let of = |init: &str| -> Vec<&EvalRecord> {
-            records
-                .iter()
-                .filter(|r| r.k == k && r.t == t && r.init == init)
-                .collect()
+    #[test]
+    fn the_table_counts_wins_per_person_and_leaves_missing_cells_empty() {
+        let record = |target: &str, init: &str, psnr: f64, ssim: f64| EvalRecord {
+            target: target.into(),
+            init: init.into(),
+            k: 5,
+            t: 20,
+            quality: Quality {
+                mse: 0.0,
+                psnr,
+                ssim,
+                temporal_std: 0.1,
+                temporal_std_real: 0.1,
+            },
+            pck: None,
         };
-        let _ = write!(out, "| {k} | {t} |");
-        for name in inits {
-            let rs = of(name);
-            if rs.is_empty() {
-                // Merged results need not share every cell.
-                out.push_str(&" – |".repeat(per_init));
-                continue;
-            }
-            let (p, ps) = mean_std(&rs.iter().map(|r| r.quality.psnr).collect::<Vec<_>>());
-            let (s, ss) = mean_std(&rs.iter().map(|r| r.quality.ssim).collect::<Vec<_>>());
-            let gaps: Vec<f64> = rs
-                .iter()
-                .map(|r| (r.quality.temporal_std - r.quality.temporal_std_real).abs())
-                .collect();
-            let (tc, _) = mean_std(&gaps);
-            let _ = write!(out, " {p:.2} ± {ps:.2} | {s:.4} ± {ss:.4} | {tc:.4} |");
-            if with_pck {
-                let pcks: Vec<f64> = rs.iter().filter_map(|r| r.pck).collect();
-                if pcks.is_empty() {
-                    out.push_str(" – |");
-                } else {
-                    let (m, sd) = mean_std(&pcks);
-                    let _ = write!(out, " {m:.3} ± {sd:.3} |");
-                }
-            }
-        }
-        let first = of(&inits[0]);
-        for name in inits.iter().skip(1) {
-            let other = of(name);
-            let (mut wp, mut ws, mut n) = (0, 0, 0);
-            for a in &first {
-                if let Some(b) = other.iter().find(|b| b.target == a.target) {
-                    n += 1;
-                    wp += usize::from(a.quality.psnr > b.quality.psnr);
-                    ws += usize::from(a.quality.ssim > b.quality.ssim);
-                }
-            }
-            if n == 0 {
-                out.push_str(" – |");
-            } else {
-                let _ = write!(out, " {wp}/{n}, {ws}/{n} |");
-            }
-        }
-        out.push('\n');
+        let records = [
+            record("a", "metapix", 20.0, 0.9),
+            record("a", "random", 10.0, 0.95),
+            record("b", "metapix", 19.0, 0.8),
+            record("b", "random", 21.0, 0.5),
+            record("b", "avatar", 15.0, 0.5),
+        ];
+        let names = init_order(&records);
+        assert_eq!(names, ["metapix", "random", "avatar"]);
+        let table = markdown(&records, &names);
+        println!("{table}");
+        let row = table.lines().nth(2).unwrap();
+        // metapix: 19.5 ± 0.5 dB; wins vs random: PSNR on a only, SSIM on b only; vs avatar
+        // on the one person both have.
+        assert!(row.starts_with("| 5 | 20 | 19.50 ± 0.50 |"), "{row}");
+        assert!(row.contains("| 1/2, 1/2 | 1/1, 1/1 |"), "{row}");
+        let (m, s) = mean_std(&[1.0, 3.0]);
+        assert_eq!((m, s), (2.0, 1.0));
     }
-    out
 }
