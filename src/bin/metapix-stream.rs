@@ -7,7 +7,6 @@ use clap::Parser;
 #[path = "common/mod.rs"]
 mod cli;
 use metapix::jobs::stream::StreamJob;
-use metapix::model::DeviceChoice;
 use metapix::render::View;
 
 /// Renders the motion in a driving video: pose estimation, then the chosen view, encoded.
@@ -26,13 +25,13 @@ struct Args {
     /// What to show: the generated person (default), the stick figure alone, or the driving
     /// frame, the stick figure and the person side by side.
     #[arg(long, value_enum)]
-    view: Option<View>,
+    view: Option<ViewArg>,
     /// The person to render: a metapix personalize checkpoint (default: the built-in avatar).
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
     /// Where the generator runs.
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
-    device: DeviceChoice,
+    #[arg(long, value_enum, default_value_t = cli::DeviceArg::Auto)]
+    device: cli::DeviceArg,
     /// Side of one square panel in pixels (even, 64..4096).
     #[arg(long, default_value_t = 512)]
     size: u32,
@@ -56,22 +55,44 @@ struct Args {
     quiet: bool,
 }
 
+/// `--view`: what the output shows.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum ViewArg {
+    /// The generated person, one square panel (needs a model).
+    Gen,
+    /// The stick figure on black, one square panel.
+    Skeleton,
+    /// The driving frame and the stick figure (and the generated person, with a model),
+    /// panels side by side.
+    SideBySide,
+}
+
+impl From<ViewArg> for View {
+    fn from(v: ViewArg) -> Self {
+        match v {
+            ViewArg::Gen => View::Gen,
+            ViewArg::Skeleton => View::Skeleton,
+            ViewArg::SideBySide => View::SideBySide,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     cli::run("metapix-stream", || {
         let job = StreamJob::new(
             &args.input,
             &args.output,
-            args.view,
+            args.view.map(View::from),
             args.size,
             args.pose.config()?,
             args.stats.clone(),
         )?
-        .with_model(args.model.clone(), args.device)?
+        .with_model(args.model.clone(), args.device.into())?
         .with_live(args.max_latency_ms, args.verbose)?
         .with_reconnect(args.reconnect)?;
         let stop = cli::stop_on_signal()?;
-        let mut progress = cli::progress("metapix-stream", args.quiet);
+        let mut progress = cli::progress("metapix-stream", "frames", args.quiet);
         let stats = job.run(stop, &mut progress)?;
         let note = if stats.interrupted {
             " (stopped early; the file is complete up to there)"

@@ -1,13 +1,21 @@
-//! What both binaries share: pose flags, Ctrl-C handling, progress, and the one exit-code
-//! policy (a one-line error on stderr and exit 1; never a panic message).
+//! What both binaries share: the pose and device flags, Ctrl-C, logging, progress, and the
+//! one exit-code policy: a one-line error on stderr and exit 1, never a panic message.
 
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use metapix::jobs::progress::Progress;
+use metapix::model::DeviceChoice;
 use metapix::pose::{OneEuroParams, PoseConfig};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::EnvFilter;
 
 /// Pose-stage flags.
 #[derive(clap::Args, Debug, Clone)]
@@ -27,9 +35,9 @@ pub struct PoseArgs {
     /// One-Euro speed coefficient (higher: less lag on fast moves).
     #[arg(long, default_value_t = OneEuroParams::MEDIAPIPE_LANDMARKS.beta)]
     pub beta: f64,
-    /// ONNX Runtime threads per model.
-    #[arg(long, default_value_t = 1)]
-    pub pose_threads: usize,
+    /// ONNX Runtime threads per model (at least 1).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub pose_threads: u64,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +58,7 @@ impl PoseArgs {
         }
         Ok(PoseConfig {
             models_dir: self.models.clone(),
-            threads: self.pose_threads.max(1),
+            threads: self.pose_threads as usize,
             smoothing: (self.smoothing == Smoothing::OneEuro).then_some(OneEuroParams {
                 min_cutoff: self.min_cutoff,
                 beta: self.beta,
@@ -58,6 +66,25 @@ impl PoseArgs {
             }),
             ..PoseConfig::default()
         })
+    }
+}
+
+/// `--device`: where the generator runs.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceArg {
+    /// CUDA when libtorch finds a GPU, else the CPU.
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+impl From<DeviceArg> for DeviceChoice {
+    fn from(d: DeviceArg) -> Self {
+        match d {
+            DeviceArg::Auto => DeviceChoice::Auto,
+            DeviceArg::Cpu => DeviceChoice::Cpu,
+            DeviceArg::Cuda => DeviceChoice::Cuda,
+        }
     }
 }
 
@@ -76,26 +103,94 @@ pub fn stop_on_signal() -> anyhow::Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
-pub fn progress(label: &str, quiet: bool) -> Progress {
+/// Progress on stderr under `label`, counting `unit`, unless `quiet`.
+pub fn progress(label: &str, unit: &'static str, quiet: bool) -> Progress {
     if quiet {
         Progress::hidden()
     } else {
-        Progress::new(label)
+        Progress::new(label, unit)
     }
 }
 
-/// Runs `body`, turning an error chain into one line on stderr and exit status 1.
-pub fn run(program: &str, body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("METAPIX_LOG"))
-        .with_writer(std::io::stderr)
-        .init();
-    match body() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            let line = format!("{e:#}").replace('\n', " ");
-            eprintln!("{program}: error: {line}");
+/// Runs `body`, turning an error chain into one line on stderr and exit status 1. A panic
+/// is a defect, but it too ends as one line and exit 1 rather than a backtrace.
+pub fn run(program: &'static str, body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
+    start_logging(program);
+    // Panics caught on purpose (libtorch failures turned into errors, a stage's panic
+    // reported by the graph) must not print on their own; `METAPIX_LOG=debug` shows them.
+    std::panic::set_hook(Box::new(|info| tracing::debug!("panic: {info}")));
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("{program}: error: {}", one_line(&e));
             ExitCode::FAILURE
         }
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            let first = message.lines().next().unwrap_or_default();
+            eprintln!("{program}: error: internal error (a defect; please report it): {first}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error and its causes in one line, each said once: a message that already quotes
+/// its cause (`cannot read X: No such file`) is not followed by the cause again.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+/// The library's messages on stderr: information as plain lines, warnings and errors named
+/// so, everything else only when `METAPIX_LOG` asks (e.g. `METAPIX_LOG=debug`).
+fn start_logging(program: &'static str) {
+    let filter = EnvFilter::try_from_env("METAPIX_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("error,metapix=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .event_format(Plain { program })
+        .try_init();
+}
+
+/// Lines as a command-line tool prints them, not as a server logs them.
+struct Plain {
+    program: &'static str,
+}
+
+impl<S, N> FormatEvent<S, N> for Plain
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        match *meta.level() {
+            Level::INFO => {}
+            Level::WARN => write!(writer, "{}: warning: ", self.program)?,
+            Level::ERROR => write!(writer, "{}: error: ", self.program)?,
+            level => write!(writer, "{level} {}: ", meta.target())?,
+        }
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
     }
 }

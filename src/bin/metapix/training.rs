@@ -1,17 +1,47 @@
-//! The commands that learn initializations and measure them: pretrain, meta-train, eval.
+//! The commands that train and measure: personalize, pretrain, meta-train, eval, report.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::cli;
+use anyhow::bail;
 use metapix::jobs::dataset;
-use metapix::jobs::eval::{self, plot, EvalJob};
+use metapix::jobs::eval::{self, records, EvalJob};
 use metapix::jobs::init_training::{MetaTrainJob, PretrainJob, RateLearning, TrainingData};
-use metapix::jobs::personalize::Init;
-use metapix::jobs::JobError;
-use metapix::model::DeviceChoice;
+use metapix::jobs::personalize::PersonalizeJob;
+use metapix::model::{ArchConfig, Preset};
 use metapix::pose::PoseConfig;
 use metapix::train::reptile::ReptileConfig;
-use metapix::train::PersonalizeConfig;
+use metapix::train::{Init, PersonalizeConfig};
+
+use crate::cli::{self, DeviceArg};
+
+/// `--preset`: the generator's size for random weights.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PresetArg {
+    /// Live at 256x256 on a 2-core CPU (about 1.4 M parameters).
+    Lite,
+    /// The paper's pix2pixHD global generator (about 182 M parameters).
+    Paper,
+}
+
+impl PresetArg {
+    fn arch(self) -> ArchConfig {
+        ArchConfig::pose2im(match self {
+            PresetArg::Lite => Preset::Lite,
+            PresetArg::Paper => Preset::Paper,
+        })
+    }
+}
+
+/// Joint training's learning rate (the paper's); personalization's is 3x that.
+const PRETRAIN_LR: f64 = 2e-4;
+
+/// `--init FILE` or random weights of `--preset`.
+fn init_or_random(init: &Option<PathBuf>, preset: PresetArg) -> Init {
+    match init {
+        Some(path) => Init::Checkpoint(path.clone()),
+        None => Init::Random(preset.arch()),
+    }
+}
 
 /// Where the people come from.
 #[derive(clap::Args, Debug)]
@@ -24,35 +54,8 @@ pub struct DataArgs {
     frames_per_identity: usize,
 }
 
-/// Joint training's learning rate (the paper's); personalization's is 3x that.
-const PRETRAIN_LR: f64 = 2e-4;
-
-/// `--init FILE` or random weights of `--preset`.
-fn init_or_random(init: &Option<PathBuf>, preset: &str) -> Init {
-    match init {
-        Some(path) => Init::Checkpoint(path.clone()),
-        None => Init::Random(preset.to_string()),
-    }
-}
-
-impl OptimArgs {
-    /// A schedule of `steps` steps with these settings (the paper's constant-then-linear
-    /// learning rate); without --lr, personalization's (eval, meta-train's inner loop) or
-    /// joint training's `default_lr`.
-    fn schedule(&self, steps: usize, default_lr: f64) -> PersonalizeConfig {
-        PersonalizeConfig {
-            steps,
-            constant_steps: steps / 2,
-            batch: self.batch,
-            lr: self.lr.unwrap_or(default_lr),
-            adversarial: self.gan,
-            ..PersonalizeConfig::default()
-        }
-    }
-}
-
 impl DataArgs {
-    fn training_data(&self) -> Result<TrainingData, JobError> {
+    fn training_data(&self) -> anyhow::Result<TrainingData> {
         Ok(TrainingData {
             targets: dataset::expand(&self.data)?,
             frames_per_identity: self.frames_per_identity,
@@ -70,12 +73,101 @@ pub struct OptimArgs {
     /// inner loop; 2e-4, the paper's, for pretrain).
     #[arg(long)]
     lr: Option<f64>,
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
-    device: DeviceChoice,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    device: DeviceArg,
     /// Add the paper's GAN and feature-matching terms (and train the discriminator); without
     /// it L1 alone, which personalizes better at K 5, T 20 (docs/RESULTS.md).
     #[arg(long)]
     gan: bool,
+    /// Seed of the random weights and of the order frames are drawn in: the same seed
+    /// repeats a run.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+impl OptimArgs {
+    /// A schedule of `steps` steps with these settings (the paper's constant-then-linear
+    /// learning rate); without --lr, `default_lr`.
+    fn schedule(&self, steps: usize, default_lr: f64) -> PersonalizeConfig {
+        PersonalizeConfig {
+            batch: self.batch,
+            lr: self.lr.unwrap_or(default_lr),
+            adversarial: self.gan,
+            seed: self.seed,
+            ..PersonalizeConfig::default()
+        }
+        .with_steps(steps)
+    }
+}
+
+/// `metapix personalize`.
+#[derive(clap::Args, Debug)]
+pub struct PersonalizeArgs {
+    /// A folder written by metapix prepare.
+    target: PathBuf,
+    /// Frames to learn from (K).
+    #[arg(long, default_value_t = 5)]
+    shots: usize,
+    /// Training steps (T).
+    #[arg(long, default_value_t = 20)]
+    steps: usize,
+    /// Start from this checkpoint, `metapix` (the built-in meta-learned init, the default),
+    /// `avatar` (the default avatar) or `random` (random weights of --preset).
+    #[arg(long, value_name = "FILE|metapix|avatar|random")]
+    init: Option<String>,
+    /// Random weights of this preset instead of an init.
+    #[arg(long, value_enum)]
+    preset: Option<PresetArg>,
+    #[command(flatten)]
+    optim: OptimArgs,
+    /// The checkpoint to write.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+impl PersonalizeArgs {
+    pub fn run(&self) -> anyhow::Result<()> {
+        let init = match (self.init.as_deref(), self.preset) {
+            (Some(name), None) => Init::named(name, PresetArg::Lite.arch()),
+            (None | Some("random"), Some(preset)) => Init::Random(preset.arch()),
+            (None, None) => Init::named("metapix", PresetArg::Lite.arch()),
+            (Some(_), Some(_)) => {
+                bail!("--preset applies to --init random only (a checkpoint has its own)")
+            }
+        };
+        // Personalization's learning rate (3x the paper's 2e-4: better at T 20,
+        // docs/RESULTS.md) unless --lr says otherwise.
+        let config = PersonalizeConfig {
+            shots: self.shots,
+            ..self
+                .optim
+                .schedule(self.steps, PersonalizeConfig::default().lr)
+        };
+        let job = PersonalizeJob {
+            target: self.target.clone(),
+            out: self.out.clone(),
+            init,
+            device: self.optim.device.into(),
+            config,
+        };
+        let s = job.run()?;
+        eprintln!(
+            "wrote {}: {} steps on {} in {:.1} s; held-out ({} frames) L1 {:.4} -> {:.4}, PSNR {:.2} -> {:.2} dB",
+            self.out.display(),
+            self.steps,
+            match s.shots.len() {
+                1..=20 => format!("frames {:?}", s.shots),
+                n => format!("{n} frames"),
+            },
+            s.seconds,
+            s.test_frames,
+            s.before.0,
+            s.after.0,
+            s.before.1,
+            s.after.1
+        );
+        Ok(())
+    }
 }
 
 /// `metapix pretrain`.
@@ -89,10 +181,13 @@ pub struct PretrainArgs {
     /// Train this checkpoint further (default: random weights of --preset).
     #[arg(long)]
     init: Option<PathBuf>,
-    #[arg(long, default_value = "lite")]
-    preset: String,
+    #[arg(long, value_enum, default_value_t = PresetArg::Lite)]
+    preset: PresetArg,
     #[command(flatten)]
     optim: OptimArgs,
+    /// Save --out every this many steps (and at the end, or on Ctrl-C).
+    #[arg(long, default_value_t = 1000)]
+    checkpoint_every: usize,
     #[arg(long)]
     out: PathBuf,
 }
@@ -102,16 +197,27 @@ impl PretrainArgs {
         let job = PretrainJob {
             data: self.data.training_data()?,
             out: self.out.clone(),
-            init: init_or_random(&self.init, &self.preset),
+            init: init_or_random(&self.init, self.preset),
             config: self.optim.schedule(self.steps, PRETRAIN_LR),
-            device: self.optim.device,
+            device: self.optim.device.into(),
+            checkpoint_every: self.checkpoint_every,
         };
-        let l1 = job.run(&mut cli::progress("metapix pretrain", quiet))?;
+        let stop = cli::stop_on_signal()?;
+        let s = job.run(
+            &stop,
+            &mut cli::progress("metapix pretrain", "steps", quiet),
+        )?;
+        let early = if s.steps < self.steps {
+            " (stopped early)"
+        } else {
+            ""
+        };
         eprintln!(
-            "wrote {}: {} people, {} steps, L1 {l1:.4} over the last 100",
+            "wrote {}: {} people, {} steps{early}, L1 {:.4} over the last 100",
             self.out.display(),
             job.data.targets.len(),
-            self.steps
+            s.steps,
+            s.l1
         );
         Ok(())
     }
@@ -125,8 +231,8 @@ pub struct MetaTrainArgs {
     /// Start from this checkpoint (usually a pretrained one; default: random --preset).
     #[arg(long)]
     init: Option<PathBuf>,
-    #[arg(long, default_value = "lite")]
-    preset: String,
+    #[arg(long, value_enum, default_value_t = PresetArg::Lite)]
+    preset: PresetArg,
     /// Outer (Reptile) iterations.
     #[arg(long, default_value_t = 300)]
     meta_iterations: usize,
@@ -152,8 +258,9 @@ pub struct MetaTrainArgs {
     #[arg(long, default_value_t = 0.05, requires = "learn_rates")]
     rates_lr: f64,
     /// Frames of each task's person its personalization is scored on (with --learn-rates).
-    #[arg(long, default_value_t = 8, requires = "learn_rates")]
-    query_frames: usize,
+    #[arg(long, default_value_t = 8, requires = "learn_rates",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    query_frames: u64,
     /// Continue the run saved in --out.
     #[arg(long)]
     resume: bool,
@@ -169,7 +276,7 @@ impl MetaTrainArgs {
         let job = MetaTrainJob {
             data: self.data.training_data()?,
             out: self.out.clone(),
-            init: init_or_random(&self.init, &self.preset),
+            init: init_or_random(&self.init, self.preset),
             config: ReptileConfig {
                 meta_iterations: self.meta_iterations,
                 meta_batch: self.meta_batch,
@@ -183,15 +290,16 @@ impl MetaTrainArgs {
             },
             learn_rates: self.learn_rates.then_some(RateLearning {
                 lr: self.rates_lr,
-                query_frames: self.query_frames.max(1),
+                query_frames: self.query_frames as usize,
             }),
-            device: self.optim.device,
+            device: self.optim.device.into(),
             resume: self.resume,
             checkpoint_every: self.checkpoint_every,
-            seed: 0,
+            seed: self.optim.seed,
         };
         let stop = cli::stop_on_signal()?;
-        let done = job.run(&stop, &mut cli::progress("metapix meta-train", quiet))?;
+        let progress = &mut cli::progress("metapix meta-train", "iterations", quiet);
+        let done = job.run(&stop, progress)?;
         eprintln!(
             "wrote {} after {done} meta-iterations (loss log: {})",
             self.out.display(),
@@ -207,8 +315,8 @@ pub struct EvalArgs {
     /// Held-out prepared targets, or folders of them.
     #[arg(required = true)]
     data: Vec<PathBuf>,
-    /// NAME=FILE, NAME=random, NAME=avatar or NAME=metapix (the built-in ones), repeated;
-    /// the first is the one whose wins are counted.
+    /// NAME=FILE, NAME=random (random lite weights), NAME=avatar or NAME=metapix (the
+    /// built-in ones), repeated; the first is the one whose wins are counted.
     #[arg(long = "init", required = true, value_name = "NAME=FILE")]
     inits: Vec<String>,
     /// K values, comma-separated.
@@ -236,7 +344,8 @@ pub struct EvalArgs {
     onnxruntime: Option<PathBuf>,
     #[command(flatten)]
     optim: OptimArgs,
-    /// Every figure as JSON.
+    /// Every figure as JSON. Records are also written cell by cell to the same path with
+    /// .jsonl, from which a stopped run resumes.
     #[arg(long)]
     out: PathBuf,
     /// The Markdown table (default: --out with .md).
@@ -249,14 +358,17 @@ impl EvalArgs {
         let inits = self
             .inits
             .iter()
-            .map(|spec| {
-                let (name, what) = spec.split_once('=').ok_or_else(|| {
-                    JobError::InvalidArgument(format!("--init {spec}: use NAME=FILE"))
-                })?;
-                let init = Init::from_args(Some(what), None)?;
-                Ok((name.to_string(), init))
+            .map(|spec| match spec.split_once('=') {
+                Some((name, what)) if !name.is_empty() && !what.is_empty() => {
+                    Ok((name.to_string(), Init::named(what, PresetArg::Lite.arch())))
+                }
+                _ => bail!("--init {spec}: use NAME=FILE"),
             })
-            .collect::<Result<Vec<_>, JobError>>()?;
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if self.pck {
+            metapix::pose::assets::onnx_environment(self.onnxruntime.as_deref())?;
+        }
+        let records_path = self.out.with_extension("jsonl");
         let job = EvalJob {
             targets: dataset::expand(&self.data)?,
             inits,
@@ -264,50 +376,51 @@ impl EvalArgs {
             steps: self.steps.clone(),
             config: self.optim.schedule(0, PersonalizeConfig::default().lr),
             test_frames: self.test_frames,
-            device: self.optim.device,
+            device: self.optim.device.into(),
             test_on: self.test_on.clone(),
             pose: self.pck.then(|| PoseConfig {
                 models_dir: self.models.clone(),
                 ..PoseConfig::default()
             }),
+            records: records_path.clone(),
         };
-        if self.pck {
-            metapix::pose::assets::onnx_environment(self.onnxruntime.as_deref())?;
+        let stop = cli::stop_on_signal()?;
+        let records = job.run(&stop, &mut cli::progress("metapix eval", "cells", quiet))?;
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            eprintln!(
+                "stopped: {} records in {}; the same command resumes",
+                records.len(),
+                records_path.display()
+            );
+            return Ok(());
         }
-        let records = job.run(&mut cli::progress("metapix eval", quiet))?;
         let names: Vec<String> = job.inits.iter().map(|(n, _)| n.clone()).collect();
-        let json = serde_json::to_vec_pretty(&records)?;
-        metapix::base::fsutil::write_atomic(&self.out, &json)?;
-        eprintln!("wrote {}", self.out.display());
-        let table_path = self
+        let table = self
             .table
             .clone()
             .unwrap_or_else(|| self.out.with_extension("md"));
-        write_table(&records, &names, &table_path)?;
-        // The figures are safe on disk: a missing font costs the plots, not the run.
-        match plot::write_plots(&records, &names, &self.out.with_extension("")) {
-            Ok(paths) => paths
-                .iter()
-                .for_each(|p| eprintln!("wrote {}", p.display())),
-            Err(e) => eprintln!("metapix: warning: no plots: {e}"),
-        }
+        let stem = self.out.with_extension("");
+        let written = eval::write_outputs(&records, &names, Some(&self.out), &table, &stem)?;
+        report_written(&written);
         Ok(())
     }
 }
 
-/// Writes the Markdown table of `records` to `path` and prints it.
-fn write_table(records: &[eval::EvalRecord], names: &[String], path: &Path) -> anyhow::Result<()> {
-    let table = eval::markdown(records, names);
-    metapix::base::fsutil::write_atomic(path, table.as_bytes())?;
-    println!("{table}");
-    eprintln!("wrote {}", path.display());
-    Ok(())
+/// Prints the table and what was written.
+fn report_written(written: &eval::table::Written) {
+    println!("{}", written.table);
+    for path in &written.files {
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(why) = &written.plots_failed {
+        eprintln!("metapix: warning: no plots: {why}");
+    }
 }
 
 /// `metapix report`.
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
-    /// A JSON file `metapix eval --out` wrote.
+    /// What `metapix eval` wrote: its --out JSON, or its .jsonl record file.
     results: PathBuf,
     /// Write STEM.md, STEM-t.png and STEM-k.png (default: the results file without its
     /// extension).
@@ -317,29 +430,15 @@ pub struct ReportArgs {
 
 impl ReportArgs {
     pub fn run(&self) -> anyhow::Result<()> {
-        let bytes = std::fs::read(&self.results).map_err(|e| {
-            JobError::InvalidArgument(format!("cannot read {}: {e}", self.results.display()))
-        })?;
-        let records: Vec<eval::EvalRecord> = serde_json::from_slice(&bytes).map_err(|e| {
-            JobError::InvalidArgument(format!(
-                "{} is not metapix eval output: {e}",
-                self.results.display()
-            ))
-        })?;
-        let mut names: Vec<String> = Vec::new();
-        for r in &records {
-            if !names.contains(&r.init) {
-                names.push(r.init.clone());
-            }
-        }
+        let records = records::read_records(&self.results)?;
+        let names = eval::init_order(&records);
         let stem = self
             .out
             .clone()
             .unwrap_or_else(|| self.results.with_extension(""));
-        write_table(&records, &names, &stem.with_extension("md"))?;
-        for path in plot::write_plots(&records, &names, &stem)? {
-            eprintln!("wrote {}", path.display());
-        }
+        let written =
+            eval::write_outputs(&records, &names, None, &stem.with_extension("md"), &stem)?;
+        report_written(&written);
         Ok(())
     }
 }
