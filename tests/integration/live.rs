@@ -5,14 +5,14 @@
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use metapix::base::stamp;
 
 use crate::errors::fails_with;
-use crate::util::STREAM_BIN;
+use crate::util::{interrupt, wait, STREAM_BIN};
 
 /// Served frame side (`--view skeleton --size 256`).
 const SIDE: usize = 256;
@@ -52,30 +52,6 @@ fn wait_for_server(port: u16, server: &mut Child, log: &Path) {
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
-}
-
-/// Sends SIGINT, as Ctrl-C would.
-fn interrupt(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-}
-
-/// Waits for `child` to exit, killing it and failing after `limit`.
-fn wait(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{what} did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// What a client read: frames, and the counters stamped in them.

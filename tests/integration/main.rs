@@ -2,6 +2,7 @@
 //! generated footage. One binary, split by topic.
 
 mod errors;
+mod faults;
 mod generate;
 mod live;
 mod pose_accuracy;

@@ -2,7 +2,8 @@
 //! reference are, and small wrappers around real clients (ffprobe, gst-launch-1.0).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output};
+use std::time::{Duration, Instant};
 
 pub const STREAM_BIN: &str = env!("CARGO_BIN_EXE_metapix-stream");
 pub const METAPIX_BIN: &str = env!("CARGO_BIN_EXE_metapix");
@@ -151,4 +152,29 @@ pub fn make_clip(path: &Path, frames: u32, fps: u32, audio: bool) {
         .output()
         .expect("gst-launch-1.0 runs (make setup installs gstreamer1.0-tools)");
     assert!(out.status.success(), "gst-launch failed: {}", stderr(&out));
+}
+
+/// Sends SIGINT, as Ctrl-C would.
+pub fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+/// Waits for `child` (`what`, in messages) to exit, killing it and failing after `limit`.
+pub fn wait(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
