@@ -70,29 +70,31 @@ pub fn personalize(
         if let Some((_, opt)) = &mut critic {
             opt.set_lr(lr);
         }
-        let batches = tasks
-            .iter()
-            .zip(&mut rngs)
-            .map(|(task, rng)| {
-                let n = task.examples.len();
-                let idx: Vec<i64> = (0..config.batch).map(|_| rng.below(n) as i64).collect();
-                trainee.generator.batch(task.examples, &idx, rng)
-            })
-            .collect();
-        let batch = Batch::side_by_side(batches);
         let critic = critic.as_mut().map(|(d, opt)| (*d, opt));
-        let losses = guard::torch(|| {
-            step(
+        // The batch too: gathering it is where a batch too large for the device fails.
+        let (losses, real) = guard::torch(|| {
+            let batches = tasks
+                .iter()
+                .zip(&mut rngs)
+                .map(|(task, rng)| {
+                    let n = task.examples.len();
+                    let idx: Vec<i64> = (0..config.batch).map(|_| rng.below(n) as i64).collect();
+                    trainee.generator.batch(task.examples, &idx, rng)
+                })
+                .collect();
+            let batch = Batch::side_by_side(batches);
+            let losses = step(
                 trainee.generator,
                 critic,
                 &mut gen_opt,
                 &scaled,
                 &batch,
                 config,
-            )
+            );
+            (losses, batch.real)
         })?;
         if step_index + 1 == config.steps {
-            log.last_l1 = per_group_l1(&losses.fake, &batch.real, groups)?;
+            log.last_l1 = per_group_l1(&losses.fake, &real, groups)?;
         }
         pending.push(losses.values);
         if pending.len() == LOG_EVERY {

@@ -126,6 +126,12 @@ pub fn run(program: &'static str, body: impl FnOnce() -> anyhow::Result<()>) -> 
             ExitCode::FAILURE
         }
         Err(payload) => {
+            // A libtorch failure where no guard caught it (CUDA out of memory in a place
+            // nobody expected) is still the user's to act on, not a defect.
+            if let Some(torch) = metapix::model::TorchError::from_panic(payload.as_ref()) {
+                eprintln!("{program}: error: {torch}");
+                return ExitCode::FAILURE;
+            }
             let message = payload
                 .downcast_ref::<String>()
                 .map(String::as_str)
