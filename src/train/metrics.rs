@@ -49,6 +49,74 @@ fn to_unit(t: &Tensor) -> Tensor {
     ((t.to_kind(Kind::Float) + 1.0) / 2.0).clamp(0.0, 1.0)
 }
 
+/// The person's region of a frame of `size` x `size` pixels: the box around the visible
+/// landmarks of `skeleton`, 15% of its size larger on each side, within the frame and at
+/// least 11 pixels a side (SSIM's window); the whole frame when nobody is visible.
+/// `[x0, y0, x1, y1]`, pixel edges.
+pub fn person_box(skeleton: &crate::Skeleton, size: i64) -> [i64; 4] {
+    let visible: Vec<(f32, f32)> = skeleton
+        .landmarks
+        .iter()
+        .filter(|l| l.is_visible())
+        .map(|l| (l.x, l.y))
+        .collect();
+    if visible.is_empty() {
+        return [0, 0, size, size];
+    }
+    let fold = |f: fn(f32, f32) -> f32, init: f32, pick: fn(&(f32, f32)) -> f32| {
+        visible.iter().map(pick).fold(init, f)
+    };
+    let (x0, x1) = (
+        fold(f32::min, f32::MAX, |p| p.0),
+        fold(f32::max, f32::MIN, |p| p.0),
+    );
+    let (y0, y1) = (
+        fold(f32::min, f32::MAX, |p| p.1),
+        fold(f32::max, f32::MIN, |p| p.1),
+    );
+    let (mx, my) = ((x1 - x0) * 0.15, (y1 - y0) * 0.15);
+    let side = |lo: f32, hi: f32| {
+        let (mut a, mut b) = (
+            (lo.floor() as i64).clamp(0, size),
+            (hi.ceil() as i64).clamp(0, size),
+        );
+        // Grow to SSIM's window, inside the frame.
+        while b - a < 11.min(size) {
+            if a > 0 {
+                a -= 1;
+            }
+            if b - a < 11.min(size) && b < size {
+                b += 1;
+            }
+        }
+        (a, b)
+    };
+    let (ax, bx) = side(x0 - mx, x1 + mx);
+    let (ay, by) = side(y0 - my, y1 + my);
+    [ax, ay, bx, by]
+}
+
+/// Mean PSNR (dB) and SSIM over the frames of `fake` and `real` (N, 3, S, S) in -1..1,
+/// each frame scored inside its `boxes[i]` alone: full-frame figures mostly measure a
+/// static background, these the person.
+pub fn person_quality(fake: &Tensor, real: &Tensor, boxes: &[[i64; 4]]) -> (f64, f64) {
+    let (fake, real) = (to_unit(fake), to_unit(real));
+    let (mut psnr, mut ssim_sum) = (0.0, 0.0);
+    for (i, &[x0, y0, x1, y1]) in boxes.iter().enumerate() {
+        let crop = |t: &Tensor| {
+            t.narrow(0, i as i64, 1)
+                .narrow(2, y0, y1 - y0)
+                .narrow(3, x0, x1 - x0)
+        };
+        let (f, r) = (crop(&fake), crop(&real));
+        let mse = (&f - &r).square().mean(Kind::Float).double_value(&[]);
+        psnr += -10.0 * mse.max(1e-12).log10();
+        ssim_sum += ssim(&f, &r);
+    }
+    let n = boxes.len().max(1) as f64;
+    (psnr / n, ssim_sum / n)
+}
+
 /// Mean SSIM of two (N, C, H, W) batches in 0..1 (valid windows only, as scikit-image's
 /// `gaussian_weights=True` and the original MATLAB code).
 /// Images under 11 pixels a side have no window: NaN.
@@ -126,5 +194,30 @@ mod tests {
         );
         // A constant shift keeps structure: SSIM only loses the luminance term.
         assert!(q.ssim > 0.9, "{q:?}");
+    }
+
+    #[test]
+    fn the_person_region_sees_the_person_and_not_the_background() {
+        use crate::base::skeleton::NUM_LANDMARKS;
+        // A 64 px frame, the person in x 20..30, y 10..50. The generated frame gets the
+        // background right and the person wrong: full-frame figures flatter it.
+        let points: [[f32; 2]; NUM_LANDMARKS] =
+            std::array::from_fn(|i| [20.0 + (i % 3) as f32 * 5.0, 10.0 + i as f32 * 1.25]);
+        let skeleton = crate::Skeleton::from_points(&points);
+        let b = person_box(&skeleton, 64);
+        // 10 px wide + 15% each side -> 18.5 .. 31.5; 40 px tall + 6 each side.
+        assert_eq!(b, [18, 4, 32, 56]);
+        let real = Tensor::zeros([1, 3, 64, 64], (Kind::Float, Device::Cpu));
+        let fake = real.copy();
+        let _ = fake.narrow(2, 10, 40).narrow(3, 20, 10).fill_(0.8);
+        let full = quality(&fake, &real);
+        let (psnr_person, ssim_person) = person_quality(&fake, &real, &[b]);
+        println!(
+            "full {:.1} dB / {:.3}, person {psnr_person:.1} dB / {ssim_person:.3}",
+            full.psnr, full.ssim
+        );
+        assert!(psnr_person < full.psnr - 5.0 && ssim_person < full.ssim);
+        // Nobody visible: the whole frame.
+        assert_eq!(person_box(&crate::Skeleton::none(), 64), [0, 0, 64, 64]);
     }
 }

@@ -9,6 +9,7 @@
 //! feature matching. The paper's VGG19 perceptual loss needs ImageNet weights we cannot
 //! download here; L1 stands in for it.
 
+pub mod baseline;
 pub mod data;
 pub mod init;
 pub mod metrics;

@@ -235,6 +235,8 @@ fn eval_scores_pose_fidelity_with_the_pose_model_and_plots_the_t_curve() {
         "avatar=avatar",
         "--init",
         "scratch=random",
+        "--init",
+        "copy=nearest-shot",
         "--shots",
         "1",
         "--steps",
@@ -250,7 +252,7 @@ fn eval_scores_pose_fidelity_with_the_pose_model_and_plots_the_t_curve() {
     ]);
     let records: Vec<serde_json::Value> =
         serde_json::from_slice(&std::fs::read(d("r.json")).unwrap()).unwrap();
-    assert_eq!(records.len(), 4, "1 person x 2 inits x 2 T");
+    assert_eq!(records.len(), 6, "1 person x 3 methods x 2 T");
     let pck = |init: &str, t: u64| {
         let r = records
             .iter()
@@ -268,8 +270,28 @@ fn eval_scores_pose_fidelity_with_the_pose_model_and_plots_the_t_curve() {
         "random weights PCK@0.1 {}",
         pck("scratch", 0)
     );
+    // Copying the one shot is the same whatever T, shows a real person (the pose model
+    // finds one), and its person-region figures are worse than over the frame, where the
+    // room is copied exactly.
+    let copy: Vec<&serde_json::Value> = records.iter().filter(|r| r["init"] == "copy").collect();
+    assert_eq!(copy[0]["psnr"], copy[1]["psnr"]);
+    assert!(pck("copy", 0) > 0.0, "copy PCK@0.1 {}", pck("copy", 0));
+    for r in &records {
+        let (full, person) = (
+            r["psnr"].as_f64().unwrap(),
+            r["psnr_person"].as_f64().unwrap(),
+        );
+        assert!(
+            person.is_finite() && r["ssim_person"].as_f64().is_some(),
+            "{r}"
+        );
+        if r["init"] == "copy" {
+            assert!(person < full, "{r}");
+        }
+    }
     let table = std::fs::read_to_string(d("r.md")).unwrap();
     assert!(table.contains("avatar PCK@0.1"), "{table}");
+    assert!(table.contains("copy person SSIM"), "{table}");
     // T takes two values, K one: the T curve is drawn, the K curve is not.
     assert!(dir.path().join("r-t.png").is_file());
     assert!(!dir.path().join("r-k.png").exists());

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use metapix::jobs::dataset;
-use metapix::jobs::eval::{self, records, EvalJob};
+use metapix::jobs::eval::{self, records, EvalJob, Method};
 use metapix::jobs::init_training::{MetaTrainJob, PretrainJob, RateLearning, TrainingData};
 use metapix::jobs::personalize::PersonalizeJob;
 use metapix::model::{ArchConfig, Preset};
@@ -316,7 +316,8 @@ pub struct EvalArgs {
     #[arg(required = true)]
     data: Vec<PathBuf>,
     /// NAME=FILE, NAME=random (random lite weights), NAME=avatar or NAME=metapix (the
-    /// built-in ones), repeated; the first is the one whose wins are counted.
+    /// built-in ones), or NAME=nearest-shot (the baseline: copy the K frame whose pose is
+    /// nearest), repeated; the first is the one whose wins are counted.
     #[arg(long = "init", required = true, value_name = "NAME=FILE")]
     inits: Vec<String>,
     /// K values, comma-separated.
@@ -359,8 +360,12 @@ impl EvalArgs {
             .inits
             .iter()
             .map(|spec| match spec.split_once('=') {
+                Some((name, "nearest-shot")) if !name.is_empty() => {
+                    Ok((name.to_string(), Method::NearestShot))
+                }
                 Some((name, what)) if !name.is_empty() && !what.is_empty() => {
-                    Ok((name.to_string(), Init::named(what, PresetArg::Lite.arch())))
+                    let init = Init::named(what, PresetArg::Lite.arch());
+                    Ok((name.to_string(), Method::Personalize(init)))
                 }
                 _ => bail!("--init {spec}: use NAME=FILE"),
             })

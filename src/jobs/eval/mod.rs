@@ -1,8 +1,9 @@
 //! `metapix eval`: the retargeting benchmark of MetaPix on held-out people. For each person,
-//! each initialization, each K and each T: personalize on the protocol's K frames for T
+//! each method, each K and each T: personalize an init on the protocol's K frames for T
 //! steps (the paper's schedule), generate the held-out last 15% from their skeletons, and
-//! score them against the real frames (MSE, PSNR, SSIM, temporal coherence, and with a pose
-//! model the pose fidelity, [`pck`]). Each cell's record is written as it comes
+//! score them against the real frames (MSE, PSNR, SSIM over the frame and inside the
+//! person's box, temporal coherence, and with a pose model the pose fidelity, [`pck`]). The
+//! trivial baseline, copying the nearest of the K frames, is a method too. Each cell's record is written as it comes
 //! ([`records`]), so a stopped run resumes where it was; at the end, every figure as JSON, a
 //! Markdown table of means, spreads and wins over people, and PNG plots ([`table`]).
 
@@ -27,19 +28,30 @@ use crate::model::device::{self, DeviceChoice};
 use crate::model::io::tensor_image;
 use crate::model::Examples;
 use crate::pose::{PoseConfig, PoseEstimator};
-use crate::train::metrics::{quality, Quality};
+use crate::train::baseline::nearest_shot;
+use crate::train::metrics::{person_box, person_quality, quality, Quality};
 use crate::train::{personalize, Init, Models, PersonalizeConfig, Task};
 use crate::Skeleton;
 use records::RecordLog;
 use table::mean_std;
 pub use table::{init_order, markdown, write_outputs};
 
+/// What makes the frames of a cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Method {
+    /// Personalize this init for T steps and render.
+    Personalize(Init),
+    /// Copy the K frame whose pose is nearest ([`crate::train::baseline`]); T does not
+    /// matter, and its figures repeat for every T so that each row of the table has them.
+    NearestShot,
+}
+
 /// A validated eval job.
 #[derive(Debug, Clone)]
 pub struct EvalJob {
     pub targets: Vec<PathBuf>,
-    /// Named initializations; the first is the one the table counts wins for.
-    pub inits: Vec<(String, Init)>,
+    /// Named methods; the first is the one the table counts wins for.
+    pub inits: Vec<(String, Method)>,
     pub shots: Vec<usize>,
     pub steps: Vec<usize>,
     /// Batch and optimizer of the personalization (K and T come from the lists); its seed
@@ -66,6 +78,13 @@ pub struct EvalRecord {
     pub t: usize,
     #[serde(flatten)]
     pub quality: Quality,
+    /// PSNR (dB) and SSIM inside each test frame's person box (its skeleton's extent, 15%
+    /// larger each way; [`crate::train::metrics::person_box`]). Absent in records made
+    /// before they were measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psnr_person: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssim_person: Option<f64>,
     /// PCK@0.1 of the pose model on the generated frames against the driving skeletons,
     /// the mean over the test frames (when eval ran with a pose model).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -128,14 +147,20 @@ impl EvalJob {
             let target = PreparedTarget::open(dir)?;
             let name = dir.display().to_string();
             // Each init is built once per person, and every cell trains a copy of it.
-            for (init_name, init) in &self.inits {
-                let base = init.build(device, self.config.seed)?;
-                let arch = base.generator.arch();
-                target.check_fits(&arch)?;
-                let test = self.test_set(&target, i, &base, device)?;
+            for (name_of_method, method) in &self.inits {
+                let base = match method {
+                    Method::Personalize(init) => Some(init.build(device, self.config.seed)?),
+                    Method::NearestShot => None,
+                };
+                let arch = base.as_ref().map(|m| m.generator.arch());
+                if let Some(arch) = &arch {
+                    target.check_fits(arch)?;
+                }
+                let input = arch.map_or(crate::model::InputFormat::PartMaps18, |a| a.input());
+                let test = self.test_set(&target, i, input, device)?;
                 for &k in &self.shots {
                     let train = target
-                        .examples(&target.protocol_shots(k), arch.input())?
+                        .examples(&target.protocol_shots(k), input)?
                         .to_device(device);
                     for &t in &self.steps {
                         if stop.load(Ordering::Relaxed) {
@@ -143,22 +168,16 @@ impl EvalJob {
                             return Ok(log.into_records());
                         }
                         done += 1;
-                        if log.has(&name, init_name, k, t) {
+                        if log.has(&name, name_of_method, k, t) {
                             continue;
                         }
-                        let fake = self.cell(&base, &train, &test, k, t)?;
-                        let pck = match &mut pose {
-                            Some(pose) => pose_fidelity(pose, &fake, &test.driving)?,
-                            None => None,
+                        let fake = match &base {
+                            Some(base) => self.cell(base, &train, &test, k, t)?,
+                            None => nearest_shot(&train, &test.examples.skeletons),
                         };
-                        log.append(EvalRecord {
-                            target: name.clone(),
-                            init: init_name.clone(),
-                            k,
-                            t,
-                            quality: quality(&fake, &test.examples.frames),
-                            pck,
-                        })?;
+                        let record =
+                            self.score(&fake, &test, &mut pose, [&name, name_of_method], k, t)?;
+                        log.append(record)?;
                         progress.update(done);
                     }
                 }
@@ -168,12 +187,47 @@ impl EvalJob {
         Ok(log.into_records())
     }
 
+    /// The record of a cell whose frames are `fake`.
+    fn score(
+        &self,
+        fake: &Tensor,
+        test: &TestSet,
+        pose: &mut Option<PoseEstimator>,
+        [target, method]: [&String; 2],
+        k: usize,
+        t: usize,
+    ) -> Result<EvalRecord, JobError> {
+        let pck = match pose {
+            Some(pose) => pose_fidelity(pose, fake, &test.driving)?,
+            None => None,
+        };
+        let size = test.examples.size() as i64;
+        let boxes: Vec<[i64; 4]> = test
+            .examples
+            .skeletons
+            .iter()
+            .map(|s| person_box(s, size))
+            .collect();
+        let real = &test.examples.frames;
+        let (psnr_person, ssim_person) = person_quality(fake, real, &boxes);
+        Ok(EvalRecord {
+            target: target.clone(),
+            init: method.clone(),
+            k,
+            t,
+            quality: quality(fake, real),
+            psnr_person: Some(psnr_person),
+            ssim_person: Some(ssim_person),
+            pck,
+        })
+    }
+
     /// Target `i`'s test frames: its own last 15%, or the frames of its `--test-on`.
     fn test_set(
         &self,
         target: &PreparedTarget,
         i: usize,
-        models: &Models,
+        input: crate::model::InputFormat,
         device: Device,
     ) -> Result<TestSet, JobError> {
         let other = self
@@ -193,7 +247,6 @@ impl EvalJob {
                 target.dir.display()
             )));
         }
-        let input = models.generator.arch().input();
         Ok(TestSet {
             examples: scored.examples(&indices, input)?.to_device(device),
             driving: indices.iter().map(|&i| scored.skeleton(i)).collect(),
@@ -258,6 +311,8 @@ mod tests {
                 temporal_std: 0.1,
                 temporal_std_real: 0.1,
             },
+            psnr_person: None,
+            ssim_person: None,
             pck: None,
         };
         let records = [
@@ -278,5 +333,40 @@ mod tests {
         assert!(row.contains("| 1/2, 1/2 | 1/1, 1/1 |"), "{row}");
         let (m, s) = mean_std(&[1.0, 3.0]);
         assert_eq!((m, s), (2.0, 1.0));
+    }
+
+    #[test]
+    fn person_region_figures_get_columns_and_wins_of_their_own() {
+        let record = |init: &str, psnr: f64, person: f64| EvalRecord {
+            target: "a".into(),
+            init: init.into(),
+            k: 5,
+            t: 20,
+            quality: Quality {
+                mse: 0.0,
+                psnr,
+                ssim: 0.5,
+                temporal_std: 0.1,
+                temporal_std_real: 0.1,
+            },
+            psnr_person: Some(person),
+            ssim_person: Some(0.4),
+            pck: Some(0.9),
+        };
+        // Better over the whole frame, worse on the person: the table must say both.
+        let records = [record("metapix", 25.0, 14.0), record("copy", 23.0, 18.0)];
+        let table = markdown(&records, &init_order(&records));
+        println!("{table}");
+        let header = table.lines().next().unwrap();
+        assert!(header.contains("| copy person PSNR dB |"), "{header}");
+        assert!(
+            header.contains("metapix wins vs copy (PSNR, SSIM, person PSNR, person SSIM)"),
+            "{header}"
+        );
+        let row = table.lines().nth(2).unwrap();
+        assert!(
+            row.contains("| 14.00 ± 0.00 |") && row.ends_with("| 1/1, 0/1, 0/1, 0/1 |"),
+            "{row}"
+        );
     }
 }

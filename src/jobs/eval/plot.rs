@@ -267,6 +267,8 @@ mod tests {
                 temporal_std: 0.0,
                 temporal_std_real: 0.0,
             },
+            psnr_person: None,
+            ssim_person: None,
             pck: None,
         }
     }

@@ -165,6 +165,8 @@ mod tests {
                 temporal_std: 0.1,
                 temporal_std_real: 0.1,
             },
+            psnr_person: None,
+            ssim_person: None,
             pck: Some(0.5),
         }
     }

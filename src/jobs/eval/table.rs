@@ -62,26 +62,91 @@ pub(super) fn mean_std(v: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// The Markdown table: one row per (K, T), per init the mean ± standard deviation over people
-/// of PSNR and SSIM and the mean temporal-coherence gap (|generated - real| std of frame
-/// intensity), and on how many people the first init beats each other one.
+/// A figure of a record, as the table shows it.
+struct Column {
+    header: &'static str,
+    value: fn(&EvalRecord) -> Option<f64>,
+    /// Decimals of the mean and spread.
+    decimals: usize,
+    /// Shown as the mean ± the spread over people (else the mean alone).
+    spread: bool,
+    /// Counted in the wins (higher is better).
+    wins: bool,
+}
+
+const COLUMNS: [Column; 6] = [
+    Column {
+        header: "PSNR dB",
+        value: |r| Some(r.quality.psnr),
+        decimals: 2,
+        spread: true,
+        wins: true,
+    },
+    Column {
+        header: "SSIM",
+        value: |r| Some(r.quality.ssim),
+        decimals: 4,
+        spread: true,
+        wins: true,
+    },
+    Column {
+        header: "person PSNR dB",
+        value: |r| r.psnr_person,
+        decimals: 2,
+        spread: true,
+        wins: true,
+    },
+    Column {
+        header: "person SSIM",
+        value: |r| r.ssim_person,
+        decimals: 4,
+        spread: true,
+        wins: true,
+    },
+    Column {
+        header: "TC gap",
+        value: |r| Some((r.quality.temporal_std - r.quality.temporal_std_real).abs()),
+        decimals: 4,
+        spread: false,
+        wins: false,
+    },
+    Column {
+        header: "PCK@0.1",
+        value: |r| r.pck,
+        decimals: 3,
+        spread: true,
+        wins: false,
+    },
+];
+
+/// The Markdown table: one row per (K, T); per method the mean ± standard deviation over
+/// people of PSNR and SSIM over the frame and inside the person's box (where the records
+/// have them), the mean temporal-coherence gap (|generated - real| std of frame
+/// intensity) and PCK; and on how many people the first method beats each other one in
+/// each of PSNR, SSIM, person PSNR and person SSIM.
 pub fn markdown(records: &[EvalRecord], inits: &[String]) -> String {
     let mut keys: Vec<(usize, usize)> = records.iter().map(|r| (r.k, r.t)).collect();
     keys.sort();
     keys.dedup();
-    let with_pck = records.iter().any(|r| r.pck.is_some());
-    let per_init = if with_pck { 4 } else { 3 };
+    let shown: Vec<&Column> = COLUMNS
+        .iter()
+        .filter(|c| records.iter().any(|r| (c.value)(r).is_some()))
+        .collect();
+    let counted: Vec<&Column> = shown.iter().copied().filter(|c| c.wins).collect();
     let mut out = String::from("| K | T |");
     for name in inits {
-        let _ = write!(out, " {name} PSNR dB | {name} SSIM | {name} TC gap |");
-        if with_pck {
-            let _ = write!(out, " {name} PCK@0.1 |");
+        for c in &shown {
+            let _ = write!(out, " {name} {} |", c.header);
         }
     }
+    let what: Vec<&str> = counted
+        .iter()
+        .map(|c| c.header.trim_end_matches(" dB"))
+        .collect();
     for name in inits.iter().skip(1) {
-        let _ = write!(out, " {} wins vs {name} (PSNR, SSIM) |", inits[0]);
+        let _ = write!(out, " {} wins vs {name} ({}) |", inits[0], what.join(", "));
     }
-    let columns = 2 + per_init * inits.len() + inits.len().saturating_sub(1);
+    let columns = 2 + shown.len() * inits.len() + inits.len().saturating_sub(1);
     out.push_str(&format!("\n|{}\n", "---|".repeat(columns)));
     for (k, t) in keys {
         let of = |init: &str| -> Vec<&EvalRecord> {
@@ -93,47 +158,63 @@ pub fn markdown(records: &[EvalRecord], inits: &[String]) -> String {
         let _ = write!(out, "| {k} | {t} |");
         for name in inits {
             let rs = of(name);
-            if rs.is_empty() {
-                // Merged results need not share every cell.
-                out.push_str(&" – |".repeat(per_init));
-                continue;
-            }
-            let (p, ps) = mean_std(&rs.iter().map(|r| r.quality.psnr).collect::<Vec<_>>());
-            let (s, ss) = mean_std(&rs.iter().map(|r| r.quality.ssim).collect::<Vec<_>>());
-            let gaps: Vec<f64> = rs
-                .iter()
-                .map(|r| (r.quality.temporal_std - r.quality.temporal_std_real).abs())
-                .collect();
-            let (tc, _) = mean_std(&gaps);
-            let _ = write!(out, " {p:.2} ± {ps:.2} | {s:.4} ± {ss:.4} | {tc:.4} |");
-            if with_pck {
-                let pcks: Vec<f64> = rs.iter().filter_map(|r| r.pck).collect();
-                if pcks.is_empty() {
-                    out.push_str(" – |");
-                } else {
-                    let (m, sd) = mean_std(&pcks);
-                    let _ = write!(out, " {m:.3} ± {sd:.3} |");
-                }
+            for c in &shown {
+                out.push_str(&cell(&rs, c));
             }
         }
         let first = of(&inits[0]);
         for name in inits.iter().skip(1) {
-            let other = of(name);
-            let (mut wp, mut ws, mut n) = (0, 0, 0);
-            for a in &first {
-                if let Some(b) = other.iter().find(|b| b.target == a.target) {
-                    n += 1;
-                    wp += usize::from(a.quality.psnr > b.quality.psnr);
-                    ws += usize::from(a.quality.ssim > b.quality.ssim);
-                }
-            }
-            if n == 0 {
-                out.push_str(" – |");
-            } else {
-                let _ = write!(out, " {wp}/{n}, {ws}/{n} |");
-            }
+            out.push_str(&wins(&first, &of(name), &counted));
         }
         out.push('\n');
     }
     out
+}
+
+/// ` mean ± sd |` of `column` over `records`, or ` – |` where they have none (merged
+/// results need not share every cell).
+fn cell(records: &[&EvalRecord], column: &Column) -> String {
+    let values: Vec<f64> = records.iter().filter_map(|r| (column.value)(r)).collect();
+    if values.is_empty() {
+        return " – |".into();
+    }
+    let (m, sd) = mean_std(&values);
+    let d = column.decimals;
+    if column.spread {
+        format!(" {m:.d$} ± {sd:.d$} |")
+    } else {
+        format!(" {m:.d$} |")
+    }
+}
+
+/// ` a/n, b/n, ... |`: on how many of the people both were scored on `first` is higher, per
+/// counted column.
+fn wins(first: &[&EvalRecord], other: &[&EvalRecord], counted: &[&Column]) -> String {
+    let pairs: Vec<(&EvalRecord, &EvalRecord)> = first
+        .iter()
+        .filter_map(|a| {
+            other
+                .iter()
+                .find(|b| b.target == a.target)
+                .map(|b| (*a, *b))
+        })
+        .collect();
+    if pairs.is_empty() {
+        return " – |".into();
+    }
+    let n = pairs.len();
+    let counts: Vec<String> = counted
+        .iter()
+        .map(|c| {
+            let won = pairs
+                .iter()
+                .filter(|(a, b)| match ((c.value)(a), (c.value)(b)) {
+                    (Some(x), Some(y)) => x > y,
+                    _ => false,
+                })
+                .count();
+            format!("{won}/{n}")
+        })
+        .collect();
+    format!(" {} |", counts.join(", "))
 }
