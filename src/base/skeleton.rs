@@ -50,8 +50,14 @@ pub mod idx {
     pub const NOSE: usize = 0;
     pub const LEFT_SHOULDER: usize = 11;
     pub const RIGHT_SHOULDER: usize = 12;
+    pub const LEFT_ELBOW: usize = 13;
+    pub const RIGHT_ELBOW: usize = 14;
+    pub const LEFT_WRIST: usize = 15;
+    pub const RIGHT_WRIST: usize = 16;
     pub const LEFT_HIP: usize = 23;
     pub const RIGHT_HIP: usize = 24;
+    pub const LEFT_KNEE: usize = 25;
+    pub const RIGHT_KNEE: usize = 26;
     pub const LEFT_ANKLE: usize = 27;
     pub const RIGHT_ANKLE: usize = 28;
 }

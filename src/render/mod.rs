@@ -5,6 +5,7 @@
 //! source frame is fitted into a panel by [`PanelFit`] (scaled to fit, centred, letterboxed),
 //! and skeletons go through the same mapping so they line up with the scaled frame.
 
+pub mod joints;
 pub mod normalize;
 mod panel;
 mod parts;
