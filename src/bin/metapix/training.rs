@@ -316,8 +316,9 @@ pub struct EvalArgs {
     #[arg(required = true)]
     data: Vec<PathBuf>,
     /// NAME=FILE, NAME=random (random lite weights), NAME=avatar or NAME=metapix (the
-    /// built-in ones), or NAME=nearest-shot (the baseline: copy the K frame whose pose is
-    /// nearest), repeated; the first is the one whose wins are counted.
+    /// built-in ones), NAME=nearest-shot (the baseline: copy the K frame whose pose is
+    /// nearest) or NAME=part-warp (the nearest frame's limbs moved into the pose, nothing
+    /// learned), repeated; the first is the one whose wins are counted.
     #[arg(long = "init", required = true, value_name = "NAME=FILE")]
     inits: Vec<String>,
     /// K values, comma-separated.
@@ -352,6 +353,10 @@ pub struct EvalArgs {
     /// The Markdown table (default: --out with .md).
     #[arg(long)]
     table: Option<PathBuf>,
+    /// Also write each cell's generated frames into this folder (one PNG per cell, the test
+    /// frames side by side, and each person's real ones).
+    #[arg(long, value_name = "DIR")]
+    save_frames: Option<PathBuf>,
 }
 
 impl EvalArgs {
@@ -362,6 +367,9 @@ impl EvalArgs {
             .map(|spec| match spec.split_once('=') {
                 Some((name, "nearest-shot")) if !name.is_empty() => {
                     Ok((name.to_string(), Method::NearestShot))
+                }
+                Some((name, "part-warp")) if !name.is_empty() => {
+                    Ok((name.to_string(), Method::PartWarp))
                 }
                 Some((name, what)) if !name.is_empty() && !what.is_empty() => {
                     let init = Init::named(what, PresetArg::Lite.arch());
@@ -388,7 +396,12 @@ impl EvalArgs {
                 ..PoseConfig::default()
             }),
             records: records_path.clone(),
+            frames_dir: self.save_frames.clone(),
         };
+        if let Some(dir) = &self.save_frames {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot make {}: {e}", dir.display()))?;
+        }
         let stop = cli::stop_on_signal()?;
         let records = job.run(&stop, &mut cli::progress("metapix eval", "cells", quiet))?;
         if stop.load(std::sync::atomic::Ordering::Relaxed) {

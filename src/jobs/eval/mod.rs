@@ -28,7 +28,7 @@ use crate::model::device::{self, DeviceChoice};
 use crate::model::io::tensor_image;
 use crate::model::Examples;
 use crate::pose::{PoseConfig, PoseEstimator};
-use crate::train::baseline::nearest_shot;
+use crate::train::baseline::{nearest_shot, part_warp};
 use crate::train::metrics::{person_box, person_quality, quality, Quality};
 use crate::train::{personalize, Init, Models, PersonalizeConfig, Task};
 use crate::Skeleton;
@@ -44,6 +44,9 @@ pub enum Method {
     /// Copy the K frame whose pose is nearest ([`crate::train::baseline`]); T does not
     /// matter, and its figures repeat for every T so that each row of the table has them.
     NearestShot,
+    /// Move the nearest K frame's limbs into the pose, with no learned network
+    /// ([`crate::train::baseline::part_warp`]); T does not matter either.
+    PartWarp,
 }
 
 /// A validated eval job.
@@ -67,6 +70,9 @@ pub struct EvalJob {
     pub test_on: Vec<PathBuf>,
     /// The record file (JSON lines): appended cell by cell, resumed when it exists.
     pub records: PathBuf,
+    /// Also write each cell's frames here, side by side in one PNG (and each person's real
+    /// test frames), to look at and to make contact sheets from.
+    pub frames_dir: Option<PathBuf>,
 }
 
 /// One personalization's figures.
@@ -150,7 +156,7 @@ impl EvalJob {
             for (name_of_method, method) in &self.inits {
                 let base = match method {
                     Method::Personalize(init) => Some(init.build(device, self.config.seed)?),
-                    Method::NearestShot => None,
+                    Method::NearestShot | Method::PartWarp => None,
                 };
                 let arch = base.as_ref().map(|m| m.generator.arch());
                 if let Some(arch) = &arch {
@@ -171,12 +177,15 @@ impl EvalJob {
                         if log.has(&name, name_of_method, k, t) {
                             continue;
                         }
-                        let fake = match &base {
-                            Some(base) => self.cell(base, &train, &test, k, t)?,
-                            None => nearest_shot(&train, &test.examples.skeletons),
+                        let wanted = &test.examples.skeletons;
+                        let fake = match (&base, method) {
+                            (Some(base), _) => self.cell(base, &train, &test, k, t)?,
+                            (None, Method::PartWarp) => part_warp(&train, wanted),
+                            (None, _) => nearest_shot(&train, wanted),
                         };
-                        let record =
-                            self.score(&fake, &test, &mut pose, [&name, name_of_method], k, t)?;
+                        let cell = [&name, name_of_method];
+                        self.save_frames(&fake, &test, cell, k, t)?;
+                        let record = self.score(&fake, &test, &mut pose, cell, k, t)?;
                         log.append(record)?;
                         progress.update(done);
                     }
@@ -185,6 +194,26 @@ impl EvalJob {
         }
         progress.finish(done);
         Ok(log.into_records())
+    }
+
+    /// With `frames_dir`, writes a cell's frames, and its person's real ones.
+    fn save_frames(
+        &self,
+        fake: &Tensor,
+        test: &TestSet,
+        [target, method]: [&String; 2],
+        k: usize,
+        t: usize,
+    ) -> Result<(), JobError> {
+        let Some(dir) = &self.frames_dir else {
+            return Ok(());
+        };
+        let person = stem(target);
+        save_strip(fake, &dir.join(format!("{person}_{method}_k{k}_t{t}.png")))?;
+        save_strip(
+            &test.examples.frames,
+            &dir.join(format!("{person}_real.png")),
+        )
     }
 
     /// The record of a cell whose frames are `fake`.
@@ -276,6 +305,28 @@ impl EvalJob {
         })?;
         Ok(m.generator.render(&test.examples)?)
     }
+}
+
+/// `frames` (N, 3, S, S) side by side in one PNG.
+fn save_strip(frames: &Tensor, path: &std::path::Path) -> Result<(), JobError> {
+    let n = frames.size()[0];
+    let images: Vec<crate::RgbImage> = (0..n).map(|i| tensor_image(&frames.get(i))).collect();
+    let (w, h) = images.first().map_or((1, 1), |i| (i.width, i.height));
+    let mut strip = crate::RgbImage::filled(w * n.max(1) as u32, h, [0, 0, 0]);
+    for (i, image) in images.iter().enumerate() {
+        strip.blit(image, i as u32 * w, 0);
+    }
+    strip.save_png(path).map_err(|e| JobError::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })
+}
+
+/// A target's folder name, for file names.
+fn stem(target: &str) -> String {
+    std::path::Path::new(target)
+        .file_name()
+        .map_or_else(|| target.to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 /// Mean PCK@0.1 over the frames whose driving skeleton shows joints to compare.
