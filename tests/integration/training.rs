@@ -237,6 +237,10 @@ fn eval_scores_pose_fidelity_with_the_pose_model_and_plots_the_t_curve() {
         "scratch=random",
         "--init",
         "copy=nearest-shot",
+        "--init",
+        "warp=part-warp",
+        "--save-frames",
+        &d("frames"),
         "--shots",
         "1",
         "--steps",
@@ -252,7 +256,7 @@ fn eval_scores_pose_fidelity_with_the_pose_model_and_plots_the_t_curve() {
     ]);
     let records: Vec<serde_json::Value> =
         serde_json::from_slice(&std::fs::read(d("r.json")).unwrap()).unwrap();
-    assert_eq!(records.len(), 6, "1 person x 3 methods x 2 T");
+    assert_eq!(records.len(), 8, "1 person x 4 methods x 2 T");
     let pck = |init: &str, t: u64| {
         let r = records
             .iter()
@@ -292,6 +296,12 @@ fn eval_scores_pose_fidelity_with_the_pose_model_and_plots_the_t_curve() {
     let table = std::fs::read_to_string(d("r.md")).unwrap();
     assert!(table.contains("avatar PCK@0.1"), "{table}");
     assert!(table.contains("copy person SSIM"), "{table}");
+    // Each cell's frames side by side, and the person's real ones, to look at.
+    let strip = |name: &str| metapix::RgbImage::open(&dir.path().join("frames").join(name));
+    let warp = strip("identity-000_warp_k1_t1.png").expect("the part warp's frames");
+    let real = strip("identity-000_real.png").expect("the real frames");
+    assert_eq!((warp.width, warp.height), (real.width, real.height));
+    assert!(warp.height == 256 && warp.width % 256 == 0 && warp.width > 256);
     // T takes two values, K one: the T curve is drawn, the K curve is not.
     assert!(dir.path().join("r-t.png").is_file());
     assert!(!dir.path().join("r-k.png").exists());
