@@ -41,17 +41,10 @@ impl Failure {
     }
 }
 
-/// What a panic said.
+/// The first line of what a panic said.
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| payload.downcast_ref::<&str>().copied())
-        .unwrap_or("no message")
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_string()
+    let text = crate::base::panic_text(payload);
+    text.lines().next().unwrap_or("").to_string()
 }
 
 /// Runs `body` on a thread named `name`; its error or panic goes to `failure`.

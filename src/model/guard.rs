@@ -7,6 +7,8 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::base::panic_text;
+
 /// What libtorch said, in one line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("libtorch failed: {0}")]
@@ -35,14 +37,6 @@ impl TorchError {
         text.contains("Torch(\"")
             .then(|| TorchError(first_line(text)))
     }
-}
-
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
-    payload
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| payload.downcast_ref::<&str>().copied())
-        .unwrap_or("a libtorch call panicked")
 }
 
 /// The useful line of a libtorch message: tch wraps it as `Torch("…")` inside a panic's

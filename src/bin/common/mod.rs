@@ -132,11 +132,7 @@ pub fn run(program: &'static str, body: impl FnOnce() -> anyhow::Result<()>) -> 
                 eprintln!("{program}: error: {torch}");
                 return ExitCode::FAILURE;
             }
-            let message = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("no message");
+            let message = metapix::base::panic_text(payload.as_ref());
             let first = message.lines().next().unwrap_or_default();
             eprintln!("{program}: error: internal error (a defect; please report it): {first}");
             ExitCode::FAILURE

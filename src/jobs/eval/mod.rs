@@ -348,9 +348,9 @@ fn pose_fidelity(
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_table_counts_wins_per_person_and_leaves_missing_cells_empty() {
-        let record = |target: &str, init: &str, psnr: f64, ssim: f64| EvalRecord {
+    /// A cell at K 5, T 20 with these figures (the rest fixed).
+    fn cell_record(target: &str, init: &str, psnr: f64, ssim: f64) -> EvalRecord {
+        EvalRecord {
             target: target.into(),
             init: init.into(),
             k: 5,
@@ -365,7 +365,12 @@ mod tests {
             psnr_person: None,
             ssim_person: None,
             pck: None,
-        };
+        }
+    }
+
+    #[test]
+    fn the_table_counts_wins_per_person_and_leaves_missing_cells_empty() {
+        let record = cell_record;
         let records = [
             record("a", "metapix", 20.0, 0.9),
             record("a", "random", 10.0, 0.95),
@@ -389,20 +394,10 @@ mod tests {
     #[test]
     fn person_region_figures_get_columns_and_wins_of_their_own() {
         let record = |init: &str, psnr: f64, person: f64| EvalRecord {
-            target: "a".into(),
-            init: init.into(),
-            k: 5,
-            t: 20,
-            quality: Quality {
-                mse: 0.0,
-                psnr,
-                ssim: 0.5,
-                temporal_std: 0.1,
-                temporal_std_real: 0.1,
-            },
             psnr_person: Some(person),
             ssim_person: Some(0.4),
             pck: Some(0.9),
+            ..cell_record("a", init, psnr, 0.5)
         };
         // Better over the whole frame, worse on the person: the table must say both.
         let records = [record("metapix", 25.0, 14.0), record("copy", 23.0, 18.0)];
