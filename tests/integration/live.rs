@@ -60,8 +60,9 @@ struct Received {
     counters: Vec<u32>,
 }
 
-/// A real RTSP client (rtspsrc over TCP) decoding to grey frames, read on a thread.
-fn start_client(url: &str) -> (Child, JoinHandle<Received>) {
+/// A real RTSP client (rtspsrc over TCP) decoding to grey frames, read on a thread; its
+/// messages go to `log`.
+fn start_client(url: &str, log: &Path) -> (Child, JoinHandle<Received>) {
     let mut child = Command::new("gst-launch-1.0")
         .args(["-q", "rtspsrc", &format!("location={url}"), "latency=0"])
         .args(["protocols=tcp", "!", "decodebin", "!", "videoconvert", "!"])
@@ -74,7 +75,7 @@ fn start_client(url: &str) -> (Child, JoinHandle<Received>) {
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .expect("gst-launch-1.0 runs (make setup installs gstreamer1.0-tools)");
     let mut stdout = child.stdout.take().unwrap();
@@ -116,7 +117,8 @@ fn testsrc_over_rtsp_reaches_a_real_client_and_both_stop_cleanly() {
         &log,
     );
     wait_for_server(port, &mut server, &log);
-    let (mut client, reader) = start_client(&url);
+    let client_log = dir.path().join("client.log");
+    let (mut client, reader) = start_client(&url, &client_log);
     std::thread::sleep(Duration::from_secs(5));
     interrupt(&server);
     let status = wait(&mut server, Duration::from_secs(30), "metapix-stream");
@@ -131,7 +133,11 @@ fn testsrc_over_rtsp_reaches_a_real_client_and_both_stop_cleanly() {
         got.frames,
         got.counters.len()
     );
-    assert!(client_status.success(), "client: {client_status}");
+    assert!(
+        client_status.success(),
+        "client: {client_status}: {}",
+        read(&client_log)
+    );
     assert!(sent >= 50, "too few frames served in 5 s: {sent}");
     assert!(
         got.frames as f64 >= 0.9 * sent as f64,
@@ -167,22 +173,26 @@ fn rtsp_clients_come_and_go_and_an_rtsp_input_ends_with_its_server() {
     let mut server = start_stream("testsrc:320x240@15", &url, &args, &log);
     wait_for_server(port, &mut server, &log);
     // A client that stays, one that leaves early, and metapix itself reading the stream.
-    let (mut stays, stays_reader) = start_client(&url);
-    let (mut leaves, leaves_reader) = start_client(&url);
+    let client_log = |name: &str| dir.path().join(format!("{name}.log"));
+    let (mut stays, stays_reader) = start_client(&url, &client_log("first client"));
+    let (mut leaves, leaves_reader) = start_client(&url, &client_log("leaver"));
     let relay_args = [&args[..], &["--stats", relay_json.to_str().unwrap()]].concat();
     let mut relay = start_stream(&url, "null", &relay_args, &relay_log);
     std::thread::sleep(Duration::from_secs(3));
     leaves.kill().unwrap();
     let _ = leaves.wait();
     std::thread::sleep(Duration::from_secs(1));
-    let (mut late, late_reader) = start_client(&url);
+    let (mut late, late_reader) = start_client(&url, &client_log("late client"));
     std::thread::sleep(Duration::from_secs(3));
     interrupt(&server);
     assert!(wait(&mut server, Duration::from_secs(30), "server").success());
     for (child, name) in [(&mut stays, "first client"), (&mut late, "late client")] {
+        let status = wait(child, Duration::from_secs(15), name);
         assert!(
-            wait(child, Duration::from_secs(15), name).success(),
-            "{name}"
+            status.success(),
+            "{name}: {status}: {}\nserver: {}",
+            read(&client_log(name)),
+            read(&log)
         );
     }
     let (stays, leaves, late) = (
