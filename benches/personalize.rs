@@ -30,6 +30,8 @@ fn time_one(preset: &str, size: i64, device: Device, bf16: bool) -> Vec<f64> {
         frames: Tensor::rand([k, 3, size, size], (Kind::Float, device)) * 2.0 - 1.0,
         poses: Tensor::rand([k, c, size, size], (Kind::Float, device)),
         skeletons: vec![Skeleton::none(); config.shots],
+        people: vec![0; config.shots],
+        plates: None,
     };
     (0..3)
         .map(|_| {

@@ -4,6 +4,7 @@
 //! checkpoint is prepared once, at load.
 
 pub mod normalizer;
+mod sources;
 
 use std::path::PathBuf;
 
@@ -12,9 +13,10 @@ use tch::{Device, Kind};
 
 use crate::model::checkpoint::{self, CheckpointError, CheckpointMeta};
 use crate::model::io::{tensor_image, PoseEncoder};
-use crate::model::{guard, ArchConfig, Condition, Generator, TorchError};
+use crate::model::{guard, Condition, Generator, TorchError};
 use crate::{RgbImage, Skeleton};
 use normalizer::LiveNormalizer;
+use sources::SourcePicker;
 
 /// Which generator renders the person.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +43,10 @@ pub enum GenerateError {
     Checkpoint(#[from] CheckpointError),
     #[error("generating a frame: {0}")]
     Torch(#[from] TorchError),
+    #[error("{0} is a {1} generator without frames of its person: make one with `metapix personalize --arch {1}`")]
+    NoSources(String, &'static str),
+    #[error("the frames of its person in the checkpoint: {0}")]
+    Sources(#[from] crate::model::examples::ExamplesError),
 }
 
 /// A loaded generator of any architecture and the state of its driving-pose normalization.
@@ -53,6 +59,8 @@ pub struct FrameGenerator {
     meta: CheckpointMeta,
     encoder: PoseEncoder,
     normalizer: LiveNormalizer,
+    /// The person's frames, for architectures that move their pixels.
+    sources: Option<SourcePicker>,
 }
 
 impl FrameGenerator {
@@ -71,7 +79,17 @@ impl FrameGenerator {
             Kind::Float
         };
         vs.set_kind(kind);
+        let sources = match (&loaded.generator, loaded.sources) {
+            (Generator::Posewarp(g), Some(shots)) => Some(guard::torch(|| {
+                SourcePicker::new(g, &shots, meta.resolution, device, kind)
+            })??),
+            (Generator::Posewarp(_), None) => {
+                return Err(GenerateError::NoSources(choice.to_string(), "posewarp"))
+            }
+            (Generator::Pose2Im(_), _) => None,
+        };
         Ok(Self {
+            sources,
             generator: loaded.generator,
             _vs: vs,
             device,
@@ -95,22 +113,19 @@ impl FrameGenerator {
 
     /// The target person in the pose of `skeleton` (already in the target's frame).
     pub fn generate(&mut self, skeleton: &Skeleton) -> Result<RgbImage, GenerateError> {
-        let condition = self.condition(skeleton);
+        let pose = self.encoder.encode(skeleton).unsqueeze(0);
         let image = guard::torch(|| {
             tch::no_grad(|| {
-                let out = self.generator.forward(&condition);
+                let out = match (&self.generator, &mut self.sources) {
+                    (Generator::Posewarp(g), Some(sources)) => sources.render(g, skeleton, &pose),
+                    (generator, _) => {
+                        generator.forward(&Condition::pose(pose).to(self.device, self.kind))
+                    }
+                };
                 tensor_image(&out.get(0).to_kind(Kind::Float))
             })
         })?;
         Ok(image)
-    }
-
-    /// What the architecture reads for `skeleton`, on the device.
-    fn condition(&mut self, skeleton: &Skeleton) -> Condition {
-        let pose = self.encoder.encode(skeleton).unsqueeze(0);
-        match self.meta.arch {
-            ArchConfig::Pose2Im(_) => Condition::pose(pose).to(self.device, self.kind),
-        }
     }
 }
 
@@ -119,7 +134,7 @@ mod tests {
     use super::*;
     use crate::base::skeleton::NUM_LANDMARKS;
     use crate::model::device::{self, DeviceChoice};
-    use crate::model::{CheckpointMeta, Preset};
+    use crate::model::{ArchConfig, CheckpointMeta, Preset};
 
     #[test]
     fn generates_frames_of_the_checkpoint_resolution_on_every_device() {
@@ -165,5 +180,59 @@ mod tests {
                 "CUDA bf16 output strays {gap:.2} levels from the CPU's"
             );
         }
+    }
+
+    #[test]
+    fn a_personalized_posewarp_streams_from_the_frames_it_carries() {
+        use crate::model::checkpoint::Sources;
+        use crate::model::{Examples, InputFormat};
+        use crate::synth::SyntheticPerson;
+        let dir = tempfile::tempdir().unwrap();
+        let (with, without) = (
+            dir.path().join("pw.safetensors"),
+            dir.path().join("bare.safetensors"),
+        );
+        let vs = VarStore::new(Device::Cpu);
+        let arch = ArchConfig::posewarp(Preset::Lite);
+        let _model = Generator::new(&vs.root(), &arch);
+        let person = SyntheticPerson::random(4);
+        let shots: Vec<_> = [0.0, 1.0, 2.0]
+            .iter()
+            .map(|&t| person.render(t, 64, 64))
+            .collect();
+        let examples = Examples::new(InputFormat::JointMaps24, &shots).unwrap();
+        let sources = Sources {
+            frames: examples.frames.shallow_clone(),
+            skeletons: examples.skeletons.clone(),
+        };
+        let meta = CheckpointMeta::new(arch, 64);
+        checkpoint::save_with_sources(&with, &vs, Some(&sources), &meta).unwrap();
+        checkpoint::save_with_sources(&without, &vs, None, &meta).unwrap();
+
+        let mut g = FrameGenerator::load(&ModelChoice::File(with), Device::Cpu).unwrap();
+        let (truth, pose) = person.render(2.6, 64, 64);
+        let image = g.generate(&pose).unwrap();
+        assert_eq!((image.width, image.height), (64, 64));
+        // The person's own pixels, moved: nearer the real frame than the room alone is.
+        let l1 = |a: &RgbImage| {
+            a.data
+                .iter()
+                .zip(&truth.data)
+                .map(|(&x, &y)| (x as f64 - y as f64).abs())
+                .sum::<f64>()
+                / truth.data.len() as f64
+        };
+        let empty = g.generate(&Skeleton::none()).unwrap();
+        assert!(l1(&image) < l1(&empty), "{} vs {}", l1(&image), l1(&empty));
+
+        let err = FrameGenerator::load(&ModelChoice::File(without.clone()), Device::Cpu)
+            .err()
+            .unwrap();
+        assert!(matches!(err, GenerateError::NoSources(..)), "{err}");
+        assert!(
+            err.to_string()
+                .contains("metapix personalize --arch posewarp"),
+            "{err}"
+        );
     }
 }

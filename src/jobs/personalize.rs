@@ -40,9 +40,13 @@ pub struct PersonalizeSummary {
     pub test_frames: usize,
 }
 
-/// Mean L1 and PSNR of `generator` on `examples`.
-fn score(generator: &Generator, examples: &Examples) -> Result<(f64, f64), JobError> {
-    let fake = generator.render(examples)?;
+/// Mean L1 and PSNR of `generator` on `examples`, rendered from `shots`.
+fn score(
+    generator: &Generator,
+    shots: &Examples,
+    examples: &Examples,
+) -> Result<(f64, f64), JobError> {
+    let fake = generator.render(shots, examples)?;
     Ok(data::l1_psnr(&fake, &examples.frames))
 }
 
@@ -72,7 +76,7 @@ impl PersonalizeJob {
         let train = target.examples(&shots, arch.input())?.to_device(device);
         let test = target.examples(&tests, arch.input())?.to_device(device);
 
-        let before = score(&m.generator, &test)?;
+        let before = score(&m.generator, &train, &test)?;
         let started = Instant::now();
         let task = Task {
             examples: &train,
@@ -82,7 +86,7 @@ impl PersonalizeJob {
             ControlFlow::Continue(())
         })?;
         let seconds = started.elapsed().as_secs_f64();
-        let after = score(&m.generator, &test)?;
+        let after = score(&m.generator, &train, &test)?;
 
         let info = &target.info;
         let mut meta = CheckpointMeta::new(arch, info.size);
@@ -97,7 +101,12 @@ impl PersonalizeJob {
             "held_out": {"frames": tests.len(), "l1_before": before.0, "psnr_before": before.1,
                          "l1_after": after.0, "psnr_after": after.1},
         });
-        checkpoint::save(&self.out, &m.gen_vs, &meta)?;
+        // Posewarp moves the shots' pixels: the checkpoint carries them.
+        let sources = arch.needs_sources().then(|| checkpoint::Sources {
+            frames: train.frames.to_device(tch::Device::Cpu),
+            skeletons: train.skeletons.clone(),
+        });
+        checkpoint::save_with_sources(&self.out, &m.gen_vs, sources.as_ref(), &meta)?;
         Ok(PersonalizeSummary {
             shots,
             seconds,

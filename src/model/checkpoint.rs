@@ -18,7 +18,9 @@ use tch::{nn, Device, Kind, Tensor};
 use super::discriminator::{PatchGan, PatchGanConfig};
 use super::rates::LayerRates;
 use super::{ArchConfig, Generator};
+use crate::base::skeleton::{Landmark, NUM_LANDMARKS};
 use crate::render::normalize::NormStats;
+use crate::Skeleton;
 
 /// Identifies this layout of checkpoint files.
 pub const CHECKPOINT_FORMAT: &str = "metapix-checkpoint-v1";
@@ -30,7 +32,11 @@ pub const DISCRIMINATOR_PREFIX: &str = "discriminator.";
 /// move the target's own pixels (source frames, masks); not generator weights.
 pub const SOURCE_PREFIX: &str = "source.";
 /// The architecture names this build reads, for messages.
-const KNOWN_ARCHITECTURES: &str = "pose2im";
+const KNOWN_ARCHITECTURES: &str = "pose2im posewarp";
+/// The target's frames (K, 3, S, S) in -1..1, under [`SOURCE_PREFIX`].
+const SOURCE_FRAMES: &str = "source.frames";
+/// Their skeletons (K, 33, 5): x, y, z, visibility, presence of each landmark.
+const SOURCE_LANDMARKS: &str = "source.landmarks";
 
 /// Everything a checkpoint says about its weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,10 +111,6 @@ pub fn save_with_discriminator(
     discriminator: Option<&nn::VarStore>,
     meta: &CheckpointMeta,
 ) -> Result<(), CheckpointError> {
-    let write_err = |source| CheckpointError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
     let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     if let Some(d) = discriminator {
         named.extend(
@@ -117,6 +119,51 @@ pub fn save_with_discriminator(
                 .map(|(name, t)| (format!("{DISCRIMINATOR_PREFIX}{name}"), t)),
         );
     }
+    write(path, named, meta)
+}
+
+/// The frames of its person a personalized checkpoint carries, for architectures that move
+/// their pixels ([`ArchConfig::needs_sources`]).
+#[derive(Debug)]
+pub struct Sources {
+    /// (K, 3, S, S) in -1..1.
+    pub frames: Tensor,
+    pub skeletons: Vec<Skeleton>,
+}
+
+/// Writes the generator's variables and, if given, the frames of its person, atomically.
+pub fn save_with_sources(
+    path: &Path,
+    vs: &nn::VarStore,
+    sources: Option<&Sources>,
+    meta: &CheckpointMeta,
+) -> Result<(), CheckpointError> {
+    let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    if let Some(sources) = sources {
+        let values: Vec<f32> = sources
+            .skeletons
+            .iter()
+            .flat_map(|s| &s.landmarks)
+            .flat_map(|l| [l.x, l.y, l.z, l.visibility, l.presence])
+            .collect();
+        let k = sources.skeletons.len() as i64;
+        let landmarks = Tensor::from_slice(&values).view([k, NUM_LANDMARKS as i64, 5]);
+        named.push((SOURCE_FRAMES.into(), sources.frames.shallow_clone()));
+        named.push((SOURCE_LANDMARKS.into(), landmarks));
+    }
+    write(path, named, meta)
+}
+
+/// Writes `named` tensors (as f32) with `meta`, atomically.
+fn write(
+    path: &Path,
+    mut named: Vec<(String, Tensor)>,
+    meta: &CheckpointMeta,
+) -> Result<(), CheckpointError> {
+    let write_err = |source| CheckpointError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
     named.sort_by(|a, b| a.0.cmp(&b.0));
     let buffers: Vec<(String, Vec<usize>, Vec<u8>)> = named
         .iter()
@@ -213,6 +260,8 @@ pub struct Loaded {
     pub generator: Generator,
     pub meta: CheckpointMeta,
     pub discriminator: Option<(nn::VarStore, PatchGan)>,
+    /// The frames of its person, when it carries them (personalized Posewarp).
+    pub sources: Option<Sources>,
 }
 
 /// Loads everything in a checkpoint file onto `device`, reading it once.
@@ -247,12 +296,57 @@ pub fn load_bytes(path: &Path, bytes: &[u8], device: Device) -> Result<Loaded, C
         }
         None => None,
     };
+    let sources = read_sources(&file, meta.resolution).map_err(mismatch)?;
     Ok(Loaded {
         gen_vs,
         generator,
         meta,
         discriminator,
+        sources,
     })
+}
+
+/// The source frames and skeletons in `file`, checked against each other and the
+/// resolution; None when it carries none.
+fn read_sources(file: &SafeTensors, resolution: u32) -> Result<Option<Sources>, String> {
+    let (Ok(frames), Ok(landmarks)) = (file.tensor(SOURCE_FRAMES), file.tensor(SOURCE_LANDMARKS))
+    else {
+        return Ok(None);
+    };
+    let k = frames.shape().first().copied().unwrap_or(0);
+    let side = resolution as usize;
+    if k == 0
+        || frames.dtype() != Dtype::F32
+        || landmarks.dtype() != Dtype::F32
+        || frames.shape() != [k, 3, side, side]
+        || landmarks.shape() != [k, NUM_LANDMARKS, 5]
+    {
+        return Err(format!(
+            "source frames {:?} and landmarks {:?} do not fit {k} frames of {side} px",
+            frames.shape(),
+            landmarks.shape()
+        ));
+    }
+    let shape: Vec<i64> = frames.shape().iter().map(|&d| d as i64).collect();
+    let skeletons = f32_values(&landmarks)
+        .chunks_exact(NUM_LANDMARKS * 5)
+        .map(|points| Skeleton {
+            landmarks: points
+                .chunks_exact(5)
+                .map(|v| Landmark {
+                    x: v[0],
+                    y: v[1],
+                    z: v[2],
+                    visibility: v[3],
+                    presence: v[4],
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Some(Sources {
+        frames: Tensor::from_slice(&f32_values(&frames)).view(shape.as_slice()),
+        skeletons,
+    }))
 }
 
 /// Copies the tensors named `prefix` + variable name from `file` into `vs` (f32), checking
@@ -293,11 +387,7 @@ fn fill(
                     var.size()
                 ));
             }
-            let values: Vec<f32> = view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
+            let values = f32_values(&view);
             var.copy_(
                 &Tensor::from_slice(&values)
                     .view(shape.as_slice())
@@ -308,4 +398,12 @@ fn fill(
     })?;
     vs.set_kind(Kind::Float);
     Ok(())
+}
+
+/// The values of an F32 tensor in a file.
+fn f32_values(view: &TensorView<'_>) -> Vec<f32> {
+    view.data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
 }

@@ -6,7 +6,10 @@
 use tch::{Device, Tensor};
 
 use super::io::{image_tensor, PoseEncoder};
-use super::{Condition, InputFormat};
+use super::posewarp::{background_plate, limb_grids};
+use super::{Condition, InputFormat, Source};
+use crate::base::rng::SplitMix64;
+use crate::render::joints::{joints, NUM_JOINTS, NUM_LIMBS};
 use crate::{RgbImage, Skeleton};
 
 /// Frames of one person (or of several, for joint training).
@@ -17,6 +20,11 @@ pub struct Examples {
     /// (N, C, S, S): each frame's pose in the input format.
     pub poses: Tensor,
     pub skeletons: Vec<crate::Skeleton>,
+    /// Whose frame each is: an index into `plates` (all 0 for one person).
+    pub people: Vec<usize>,
+    /// (P, 3, S, S): each person's room without the person, for poses encoded with limb
+    /// masks ([`InputFormat::JointMaps24`]); None for other formats.
+    pub plates: Option<Tensor>,
 }
 
 /// Why frames cannot become examples.
@@ -77,10 +85,17 @@ impl Examples {
         let mut encoder = PoseEncoder::new(input, size);
         let poses: Vec<Tensor> = frames.iter().map(|(_, s)| encoder.encode(s)).collect();
         let images: Vec<Tensor> = frames.iter().map(|(i, _)| image_tensor(i)).collect();
+        let (frames_t, poses) = (Tensor::stack(&images, 0), Tensor::stack(&poses, 0));
+        let plates = (input == InputFormat::JointMaps24).then(|| {
+            let masks = poses.narrow(1, NUM_JOINTS as i64, NUM_LIMBS as i64);
+            background_plate(&frames_t, &masks).unsqueeze(0)
+        });
         Ok(Self {
-            frames: Tensor::stack(&images, 0),
-            poses: Tensor::stack(&poses, 0),
+            frames: frames_t,
+            poses,
             skeletons: frames.iter().map(|(_, s)| s.clone()).collect(),
+            people: vec![0; frames.len()],
+            plates,
         })
     }
 
@@ -89,10 +104,19 @@ impl Examples {
         if parts.is_empty() {
             return Err(ExamplesError::Empty);
         }
+        let mut people = Vec::new();
+        let mut first = 0;
+        for part in parts {
+            people.extend(part.people.iter().map(|p| p + first));
+            first += part.plates.as_ref().map_or(1, |p| p.size()[0] as usize);
+        }
+        let plates: Option<Vec<&Tensor>> = parts.iter().map(|p| p.plates.as_ref()).collect();
         Ok(Self {
             frames: Tensor::cat(&parts.iter().map(|p| &p.frames).collect::<Vec<_>>(), 0),
             poses: Tensor::cat(&parts.iter().map(|p| &p.poses).collect::<Vec<_>>(), 0),
             skeletons: parts.iter().flat_map(|p| p.skeletons.clone()).collect(),
+            people,
+            plates: plates.map(|p| Tensor::cat(&p, 0)),
         })
     }
 
@@ -101,6 +125,8 @@ impl Examples {
             frames: self.frames.to_device(device),
             poses: self.poses.to_device(device),
             skeletons: self.skeletons.clone(),
+            people: self.people.clone(),
+            plates: self.plates.as_ref().map(|p| p.to_device(device)),
         }
     }
 
@@ -114,6 +140,57 @@ impl Examples {
                 .iter()
                 .map(|&i| self.skeletons[i as usize].clone())
                 .collect(),
+            people: indices.iter().map(|&i| self.people[i as usize]).collect(),
+            plates: self.plates.as_ref().map(Tensor::shallow_clone),
+        }
+    }
+
+    /// For each of `targets`, another frame of the same person drawn with `rng` (the
+    /// frame itself when the person has no other): the sources of training pairs.
+    pub(crate) fn pair_sources(&self, targets: &[i64], rng: &mut SplitMix64) -> Vec<i64> {
+        targets
+            .iter()
+            .map(|&t| {
+                let person = self.people[t as usize];
+                let others: Vec<i64> = (0..self.len() as i64)
+                    .filter(|&i| i != t && self.people[i as usize] == person)
+                    .collect();
+                if others.is_empty() {
+                    t
+                } else {
+                    others[rng.below(others.len())]
+                }
+            })
+            .collect()
+    }
+
+    /// The condition that moves frames `sources` of these examples into the poses of
+    /// `targets` (one source for each), on the examples' device.
+    ///
+    /// # Panics
+    /// When the poses carry no limb masks (no plates): only [`InputFormat::JointMaps24`]
+    /// examples are sources.
+    pub fn moved_into(&self, sources: &[i64], targets: &Examples) -> Condition {
+        let device = self.frames.device();
+        let plates = self.plates.as_ref().expect("sources need limb masks");
+        let picked = self.select(sources);
+        let size = self.size();
+        let grids: Vec<Tensor> = picked
+            .skeletons
+            .iter()
+            .zip(&targets.skeletons)
+            .map(|(from, to)| limb_grids(&joints(from), &joints(to), size, device))
+            .collect();
+        let owners: Vec<i64> = picked.people.iter().map(|&p| p as i64).collect();
+        let owners = Tensor::from_slice(&owners).to_device(device);
+        Condition {
+            pose: targets.poses.shallow_clone(),
+            source: Some(Source {
+                image: picked.frames,
+                pose: picked.poses,
+                grids: Tensor::stack(&grids, 0),
+                background: plates.index_select(0, &owners),
+            }),
         }
     }
 
@@ -129,6 +206,35 @@ impl Examples {
     pub fn size(&self) -> u32 {
         self.frames.size().last().copied().unwrap_or(0) as u32
     }
+}
+
+/// Mean distance between the landmarks visible in both skeletons (their frames share one
+/// crop, so pixels compare); None when none is visible in both.
+pub fn pose_distance(a: &Skeleton, b: &Skeleton) -> Option<f64> {
+    let pairs: Vec<f64> = a
+        .landmarks
+        .iter()
+        .zip(&b.landmarks)
+        .filter(|(p, q)| p.is_visible() && q.is_visible())
+        .map(|(p, q)| f64::from((p.x - q.x).hypot(p.y - q.y)))
+        .collect();
+    (!pairs.is_empty()).then(|| pairs.iter().sum::<f64>() / pairs.len() as f64)
+}
+
+/// For each of `wanted`, the index of the shot whose skeleton is nearest (the first shot
+/// when no skeleton compares).
+pub fn nearest_shots(shots: &[Skeleton], wanted: &[Skeleton]) -> Vec<usize> {
+    wanted
+        .iter()
+        .map(|w| {
+            shots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| pose_distance(s, w).map(|d| (d, i)))
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .map_or(0, |(_, i)| i)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use tch::{Kind, Tensor};
 
 use super::InputFormat;
+use crate::render::joints::{joint_heatmaps, joints, limb_masks, NUM_JOINTS, NUM_LIMBS};
 use crate::render::{PoseMapRenderer, NUM_PARTS};
 use crate::{RgbImage, Skeleton};
 
@@ -11,6 +12,7 @@ use crate::{RgbImage, Skeleton};
 /// buffers from pose to pose.
 pub struct PoseEncoder {
     input: InputFormat,
+    size: u32,
     renderer: PoseMapRenderer,
 }
 
@@ -19,6 +21,7 @@ impl PoseEncoder {
     pub fn new(input: InputFormat, size: u32) -> Self {
         Self {
             input,
+            size,
             renderer: PoseMapRenderer::new(size),
         }
     }
@@ -27,6 +30,7 @@ impl PoseEncoder {
     pub fn encode(&mut self, skeleton: &Skeleton) -> Tensor {
         match self.input {
             InputFormat::PartMaps18 => pose_tensor(&mut self.renderer, skeleton),
+            InputFormat::JointMaps24 => joint_tensor(skeleton, self.size),
         }
     }
 }
@@ -60,6 +64,19 @@ fn pose_tensor(renderer: &mut PoseMapRenderer, skeleton: &Skeleton) -> Tensor {
     let map = renderer.render(skeleton);
     let s = map.size as i64;
     Tensor::from_slice(&map.data).view([NUM_PARTS as i64, s, s])
+}
+
+/// Standard deviation of a joint's heatmap in a 256 px frame (Posewarp's).
+const JOINT_SIGMA_256: f32 = 7.0;
+
+/// A skeleton's 14 joint heatmaps and 10 limb masks, as a (24, S, S) tensor.
+fn joint_tensor(skeleton: &Skeleton, size: u32) -> Tensor {
+    let joints = joints(skeleton);
+    let sigma = JOINT_SIGMA_256 * size as f32 / 256.0;
+    let mut data = joint_heatmaps(&joints, size, 1, sigma);
+    data.extend(limb_masks(&joints, size));
+    let s = size as i64;
+    Tensor::from_slice(&data).view([(NUM_JOINTS + NUM_LIMBS) as i64, s, s])
 }
 
 #[cfg(test)]

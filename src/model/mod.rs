@@ -15,9 +15,11 @@ pub mod guard;
 pub mod io;
 mod layers;
 pub mod pose2im;
+pub mod posewarp;
 pub mod rates;
 #[cfg(test)]
 mod tests;
+pub mod unet;
 
 use serde::{Deserialize, Serialize};
 use tch::nn;
@@ -30,7 +32,9 @@ pub use discriminator::{PatchGan, PatchGanConfig};
 pub use examples::{Batch, Examples};
 pub use guard::TorchError;
 pub use pose2im::{split_groups, Pose2Im, Pose2ImConfig};
+pub use posewarp::{Posewarp, PosewarpConfig};
 
+use crate::render::joints::{NUM_JOINTS, NUM_LIMBS};
 use crate::render::{NUM_PARTS, POSE_MAP_FORMAT};
 
 /// Largest frame side a generator is built for.
@@ -93,6 +97,9 @@ pub enum InputFormat {
     /// One channel per body part, each its limbs drawn as thick strokes
     /// ([`crate::render::PoseMapRenderer`]).
     PartMaps18,
+    /// Posewarp's: a Gaussian heatmap for each of the 14 MPII-style joints, then the soft
+    /// masks of the 10 limbs ([`crate::render::joints`]).
+    JointMaps24,
 }
 
 impl InputFormat {
@@ -100,6 +107,7 @@ impl InputFormat {
     pub fn id(self) -> &'static str {
         match self {
             InputFormat::PartMaps18 => POSE_MAP_FORMAT,
+            InputFormat::JointMaps24 => "joint-heatmaps-14+limb-masks-10",
         }
     }
 
@@ -107,6 +115,7 @@ impl InputFormat {
     pub fn channels(self) -> i64 {
         match self {
             InputFormat::PartMaps18 => NUM_PARTS as i64,
+            InputFormat::JointMaps24 => (NUM_JOINTS + NUM_LIMBS) as i64,
         }
     }
 }
@@ -118,6 +127,8 @@ impl InputFormat {
 pub enum ArchConfig {
     /// The pix2pixHD global generator: the pose map in, the person out ([`Pose2Im`]).
     Pose2Im(Pose2ImConfig),
+    /// Posewarp: the person's own pixels moved into the pose ([`Posewarp`]).
+    Posewarp(PosewarpConfig),
 }
 
 /// A frame size a generator cannot take.
@@ -165,10 +176,29 @@ impl ArchConfig {
         })
     }
 
+    /// The preset of Posewarp.
+    pub fn posewarp(preset: Preset) -> Self {
+        let channels = InputFormat::JointMaps24.channels();
+        ArchConfig::Posewarp(match preset {
+            Preset::Paper => PosewarpConfig::paper(channels),
+            Preset::Lite => PosewarpConfig::lite(channels),
+        })
+    }
+
+    /// The lite preset of the architecture `name` (`pose2im` or `posewarp`).
+    pub fn named(name: &str) -> Option<Self> {
+        match name {
+            "pose2im" => Some(Self::pose2im(Preset::Lite)),
+            "posewarp" => Some(Self::posewarp(Preset::Lite)),
+            _ => None,
+        }
+    }
+
     /// The architecture's name, as checkpoints store it.
     pub fn name(&self) -> &'static str {
         match self {
             ArchConfig::Pose2Im(_) => "pose2im",
+            ArchConfig::Posewarp(_) => "posewarp",
         }
     }
 
@@ -176,13 +206,21 @@ impl ArchConfig {
     pub fn input(&self) -> InputFormat {
         match self {
             ArchConfig::Pose2Im(_) => InputFormat::PartMaps18,
+            ArchConfig::Posewarp(_) => InputFormat::JointMaps24,
         }
+    }
+
+    /// Whether it moves pixels of source frames of the person, which a personalized
+    /// checkpoint then carries ([`checkpoint::SOURCE_PREFIX`]).
+    pub fn needs_sources(&self) -> bool {
+        matches!(self, ArchConfig::Posewarp(_))
     }
 
     /// Frame sides must be multiples of this.
     pub fn size_multiple(&self) -> u32 {
         match self {
             ArchConfig::Pose2Im(c) => c.size_multiple() as u32,
+            ArchConfig::Posewarp(c) => c.size_multiple() as u32,
         }
     }
 
@@ -190,6 +228,7 @@ impl ArchConfig {
     pub fn check_size(&self, size: u32) -> Result<u32, BadSize> {
         let who = match self {
             ArchConfig::Pose2Im(_) => "the pose2im generator",
+            ArchConfig::Posewarp(_) => "the posewarp generator",
         };
         BadSize::check(size, self.size_multiple(), who)
     }
@@ -200,7 +239,8 @@ impl ArchConfig {
         let channels = self.input().channels() + 3;
         match self {
             ArchConfig::Pose2Im(c) if c.ngf >= 64 => PatchGanConfig::paper(channels),
-            ArchConfig::Pose2Im(_) => PatchGanConfig::lite(channels),
+            ArchConfig::Posewarp(c) if c.is_paper() => PatchGanConfig::paper(channels),
+            _ => PatchGanConfig::lite(channels),
         }
     }
 
@@ -208,6 +248,7 @@ impl ArchConfig {
     pub fn groups_side_by_side(&self) -> bool {
         match self {
             ArchConfig::Pose2Im(_) => true,
+            ArchConfig::Posewarp(_) => false,
         }
     }
 }
@@ -224,8 +265,16 @@ pub struct Condition {
 /// A frame of the person and its encoded pose, to be moved into the condition's pose.
 #[derive(Debug)]
 pub struct Source {
+    /// (N, 3, S, S) in -1..1.
     pub image: Tensor,
+    /// (N, C, S, S), as the input format encodes it.
     pub pose: Tensor,
+    /// (N, L, S, S, 2): for each limb, where each pixel of the condition's pose is found in
+    /// the source ([`posewarp::limb_grids`]).
+    pub grids: Tensor,
+    /// (N, 3, S, S): the room without the person ([`posewarp::background_plate`] of the
+    /// person's frames).
+    pub background: Tensor,
 }
 
 impl Condition {
@@ -240,9 +289,16 @@ impl Condition {
         let sources: Option<Vec<&Source>> = parts.iter().map(|c| c.source.as_ref()).collect();
         Self {
             pose: Tensor::cat(&poses, 1),
-            source: sources.filter(|s| !s.is_empty()).map(|s| Source {
-                image: Tensor::cat(&s.iter().map(|s| &s.image).collect::<Vec<_>>(), 1),
-                pose: Tensor::cat(&s.iter().map(|s| &s.pose).collect::<Vec<_>>(), 1),
+            source: sources.filter(|s| !s.is_empty()).map(|s| {
+                let cat = |field: fn(&Source) -> &Tensor| {
+                    Tensor::cat(&s.iter().map(|s| field(s)).collect::<Vec<_>>(), 1)
+                };
+                Source {
+                    image: cat(|s| &s.image),
+                    pose: cat(|s| &s.pose),
+                    grids: cat(|s| &s.grids),
+                    background: cat(|s| &s.background),
+                }
             }),
         }
     }
@@ -255,6 +311,8 @@ impl Condition {
             source: self.source.as_ref().map(|s| Source {
                 image: move_(&s.image),
                 pose: move_(&s.pose),
+                grids: move_(&s.grids),
+                background: move_(&s.background),
             }),
         }
     }
@@ -263,8 +321,11 @@ impl Condition {
 /// A built generator of one of the architectures: one model, or with [`Generator::grouped`]
 /// several independent ones run as one.
 #[derive(Debug)]
+// A generator is built once per model and never copied: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Generator {
     Pose2Im(Pose2Im),
+    Posewarp(Posewarp),
 }
 
 impl Generator {
@@ -272,6 +333,7 @@ impl Generator {
     pub fn new(p: &nn::Path, arch: &ArchConfig) -> Self {
         match arch {
             ArchConfig::Pose2Im(c) => Generator::Pose2Im(Pose2Im::new(p, *c)),
+            ArchConfig::Posewarp(c) => Generator::Posewarp(Posewarp::new(p, *c)),
         }
     }
 
@@ -284,12 +346,14 @@ impl Generator {
             ArchConfig::Pose2Im(c) => {
                 Some(Generator::Pose2Im(Pose2Im::grouped(p, *c, groups as i64)))
             }
+            ArchConfig::Posewarp(_) => None,
         }
     }
 
     pub fn arch(&self) -> ArchConfig {
         match self {
             Generator::Pose2Im(g) => ArchConfig::Pose2Im(g.config),
+            Generator::Posewarp(g) => ArchConfig::Posewarp(g.config),
         }
     }
 
@@ -297,6 +361,7 @@ impl Generator {
     pub fn groups(&self) -> i64 {
         match self {
             Generator::Pose2Im(g) => g.groups,
+            Generator::Posewarp(_) => 1,
         }
     }
 
@@ -304,43 +369,64 @@ impl Generator {
     pub fn forward(&self, condition: &Condition) -> Tensor {
         match self {
             Generator::Pose2Im(g) => g.forward(&condition.pose),
+            Generator::Posewarp(g) => g.forward(condition),
         }
     }
 
     /// A training batch from `examples`: frames `indices` as the targets to render, and what
-    /// the architecture is conditioned on for each (it may draw sources with `rng`).
+    /// the architecture is conditioned on for each. Posewarp learns from pairs: each target's
+    /// source is another frame of the same person, drawn with `rng`.
     pub(crate) fn batch(
         &self,
         examples: &Examples,
         indices: &[i64],
-        _rng: &mut crate::base::rng::SplitMix64,
+        rng: &mut crate::base::rng::SplitMix64,
     ) -> Batch {
         let picked = examples.select(indices);
-        match self {
-            Generator::Pose2Im(_) => Batch {
-                condition: Condition::pose(picked.poses),
-                real: picked.frames,
-            },
+        let condition = match self {
+            Generator::Pose2Im(_) => Condition::pose(picked.poses.shallow_clone()),
+            Generator::Posewarp(_) => {
+                examples.moved_into(&examples.pair_sources(indices, rng), &picked)
+            }
+        };
+        Batch {
+            condition,
+            real: picked.frames,
         }
     }
 
-    /// The generator's frames for every example's pose, conditioned as
-    /// [`Generator::batch`] conditions them, eight at a time and without gradients: what the
-    /// benchmark and personalization score.
-    pub fn render(&self, examples: &Examples) -> Result<Tensor, TorchError> {
-        let mut rng = crate::base::rng::SplitMix64::new(0);
-        let n = examples.len() as i64;
+    /// The generator's frames for the poses of `wanted`, eight at a time and without
+    /// gradients: what the benchmark and personalization score. Posewarp moves the shot
+    /// nearest in pose to each (`shots` are one person's frames).
+    pub fn render(&self, shots: &Examples, wanted: &Examples) -> Result<Tensor, TorchError> {
+        let n = wanted.len() as i64;
         guard::torch(|| {
             tch::no_grad(|| {
                 let chunks: Vec<Tensor> = (0..n)
                     .step_by(8)
                     .map(|start| {
                         let idx: Vec<i64> = (start..(start + 8).min(n)).collect();
-                        self.forward(&self.batch(examples, &idx, &mut rng).condition)
+                        let targets = wanted.select(&idx);
+                        self.forward(&self.condition_for(shots, &targets))
                     })
                     .collect();
                 Tensor::cat(&chunks, 0)
             })
         })
+    }
+
+    /// What the generator is conditioned on to render `targets`' poses from `shots`.
+    fn condition_for(&self, shots: &Examples, targets: &Examples) -> Condition {
+        match self {
+            Generator::Pose2Im(_) => Condition::pose(targets.poses.shallow_clone()),
+            Generator::Posewarp(_) => {
+                let nearest: Vec<i64> =
+                    examples::nearest_shots(&shots.skeletons, &targets.skeletons)
+                        .into_iter()
+                        .map(|i| i as i64)
+                        .collect();
+                shots.moved_into(&nearest, targets)
+            }
+        }
     }
 }

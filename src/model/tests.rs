@@ -183,7 +183,9 @@ fn checkpoint_round_trips_and_refuses_bad_files() {
 
     // Same weights, metadata claiming another architecture size.
     let mut other = meta.clone();
-    let ArchConfig::Pose2Im(c) = &mut other.arch;
+    let ArchConfig::Pose2Im(c) = &mut other.arch else {
+        unreachable!("the checkpoint is a pose2im one")
+    };
     c.blocks += 1;
     checkpoint::save(&bad, &vs, &other).unwrap();
     let err = checkpoint::load(&bad, Device::Cpu).err().unwrap();
@@ -233,7 +235,7 @@ fn an_unknown_architecture_is_named() {
     let err = checkpoint::load(&path, Device::Cpu).err().unwrap();
     assert!(
         err.to_string()
-            .contains("architecture hologram (this build has pose2im)"),
+            .contains("architecture hologram (this build has pose2im posewarp)"),
         "{err}"
     );
 }

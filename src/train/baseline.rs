@@ -11,38 +11,11 @@
 
 use tch::{Device, Kind, Tensor};
 
+pub use crate::model::examples::{nearest_shots, pose_distance};
+use crate::model::posewarp::{background_plate, limb_grids};
 use crate::model::Examples;
-use crate::render::joints::{joints, limb_masks, limb_transform, Joints, NUM_LIMBS};
+use crate::render::joints::{joints, limb_masks, Joints, NUM_LIMBS};
 use crate::Skeleton;
-
-/// Mean distance between the landmarks visible in both skeletons (their frames share one
-/// crop, so pixels compare); None when none is visible in both.
-pub fn pose_distance(a: &Skeleton, b: &Skeleton) -> Option<f64> {
-    let pairs: Vec<f64> = a
-        .landmarks
-        .iter()
-        .zip(&b.landmarks)
-        .filter(|(p, q)| p.is_visible() && q.is_visible())
-        .map(|(p, q)| f64::from((p.x - q.x).hypot(p.y - q.y)))
-        .collect();
-    (!pairs.is_empty()).then(|| pairs.iter().sum::<f64>() / pairs.len() as f64)
-}
-
-/// For each of `wanted`, the index of the shot whose skeleton is nearest (the first shot
-/// when no skeleton compares).
-pub fn nearest_shots(shots: &[Skeleton], wanted: &[Skeleton]) -> Vec<usize> {
-    wanted
-        .iter()
-        .map(|w| {
-            shots
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| pose_distance(s, w).map(|d| (d, i)))
-                .min_by(|a, b| a.0.total_cmp(&b.0))
-                .map_or(0, |(_, i)| i)
-        })
-        .collect()
-}
 
 /// The copied frames (N, 3, S, S) for the poses `wanted`, from `shots`.
 pub fn nearest_shot(shots: &Examples, wanted: &[Skeleton]) -> Tensor {
@@ -62,7 +35,7 @@ pub fn part_warp(shots: &Examples, wanted: &[Skeleton]) -> Tensor {
         .iter()
         .map(|j| masks_tensor(j, size, device))
         .collect();
-    let plate = background_plate(&shots.frames, &shot_masks);
+    let plate = background_plate(&shots.frames, &Tensor::stack(&shot_masks, 0));
     let picks = nearest_shots(&shots.skeletons, wanted);
     let frames: Vec<Tensor> = wanted
         .iter()
@@ -99,52 +72,11 @@ fn masks_tensor(joints: &Joints, size: u32, device: Device) -> Tensor {
         .to_device(device)
 }
 
-/// The room without the person: each pixel the mean of the shots, each weighted by how far
-/// that pixel is from its person ((1 - mask)^4 over its limb masks; a hard cut left
-/// smears where every shot had the person); where every shot has the person, the plain
-/// mean.
-fn background_plate(frames: &Tensor, masks: &[Tensor]) -> Tensor {
-    let person = Tensor::stack(
-        &masks
-            .iter()
-            .map(|m| m.amax([0i64].as_slice(), true))
-            .collect::<Vec<_>>(),
-        0,
-    );
-    let weight = (-person + 1.0).pow_tensor_scalar(4.0);
-    let total = weight.sum_dim_intlist([0i64].as_slice(), false, Kind::Float);
-    let masked = (frames * &weight).sum_dim_intlist([0i64].as_slice(), false, Kind::Float)
-        / total.clamp_min(1e-3);
-    let mean = frames.mean_dim([0i64].as_slice(), false, Kind::Float);
-    let covered = total.clamp_max(1e-3) / 1e-3;
-    &masked * &covered + mean * (1.0 - covered)
-}
-
 /// Each limb's layer of `layers` (NUM_LIMBS, C, S, S) moved from pose `from` into pose `to`:
 /// every pixel of the result is sampled where its limb was in `from`; a limb with a joint
 /// missing in either pose comes out empty.
 fn move_limbs(layers: &Tensor, from: &Joints, to: &Joints, size: u32) -> Tensor {
-    let s = size as i64;
-    let device = layers.device();
-    // Pixel centres of the result, in the frame's continuous coordinates.
-    let centres = (Tensor::arange(s, (Kind::Float, device)) + 0.5).view([1, s]);
-    let (xs, ys) = (
-        centres.expand([s, s], false),
-        centres.view([s, 1]).expand([s, s], false),
-    );
-    let grids: Vec<Tensor> = (0..NUM_LIMBS)
-        .map(|limb| match limb_transform(from, to, limb) {
-            Some([a, b, tx, ty]) => {
-                let u = &xs * f64::from(a) - &ys * f64::from(b) + f64::from(tx);
-                let v = &xs * f64::from(b) + &ys * f64::from(a) + f64::from(ty);
-                // grid_sample's coordinates: -1 and 1 at the frame's outer edges.
-                Tensor::stack(&[u / (s as f64) * 2.0 - 1.0, v / (s as f64) * 2.0 - 1.0], 2)
-            }
-            // Far outside: zeros padding leaves the layer empty.
-            None => Tensor::full([s, s, 2], 10.0, (Kind::Float, device)),
-        })
-        .collect();
-    let grid = Tensor::stack(&grids, 0);
+    let grid = limb_grids(from, to, size, layers.device());
     layers.grid_sampler(&grid, 0, 0, false)
 }
 

@@ -45,11 +45,14 @@ pub struct Models {
 
 impl Init {
     /// The init a user names: `metapix` (the built-in meta-learned init), `avatar` (the
-    /// default avatar), `random` (random weights of `random`), or a checkpoint file.
+    /// default avatar), `posewarp` (Posewarp lite untrained: its networks start at zero
+    /// output, so it is the part warp until personalization teaches it), `random` (random
+    /// weights of `random`), or a checkpoint file.
     pub fn named(name: &str, random: ArchConfig) -> Init {
         match name {
             "metapix" => Init::Builtin(METAPIX_INIT),
             "avatar" => Init::Builtin(DEFAULT_AVATAR),
+            "posewarp" => Init::Random(ArchConfig::posewarp(crate::model::Preset::Lite)),
             "random" => Init::Random(random),
             path => Init::Checkpoint(path.into()),
         }

@@ -23,23 +23,37 @@ pub enum PresetArg {
     Paper,
 }
 
+/// `--arch`: which generator.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArchArg {
+    /// pix2pixHD: the person drawn from the pose by the weights alone.
+    #[default]
+    Pose2im,
+    /// Posewarp: the person's own pixels moved into the pose.
+    Posewarp,
+}
+
 impl PresetArg {
-    fn arch(self) -> ArchConfig {
-        ArchConfig::pose2im(match self {
+    fn arch(self, arch: ArchArg) -> ArchConfig {
+        let preset = match self {
             PresetArg::Lite => Preset::Lite,
             PresetArg::Paper => Preset::Paper,
-        })
+        };
+        match arch {
+            ArchArg::Pose2im => ArchConfig::pose2im(preset),
+            ArchArg::Posewarp => ArchConfig::posewarp(preset),
+        }
     }
 }
 
 /// Joint training's learning rate (the paper's); personalization's is 3x that.
 const PRETRAIN_LR: f64 = 2e-4;
 
-/// `--init FILE` or random weights of `--preset`.
-fn init_or_random(init: &Option<PathBuf>, preset: PresetArg) -> Init {
+/// `--init FILE` or random weights of `--arch` at `--preset`.
+fn init_or_random(init: &Option<PathBuf>, preset: PresetArg, arch: ArchArg) -> Init {
     match init {
         Some(path) => Init::Checkpoint(path.clone()),
-        None => Init::Random(preset.arch()),
+        None => Init::Random(preset.arch(arch)),
     }
 }
 
@@ -111,10 +125,14 @@ pub struct PersonalizeArgs {
     /// Training steps (T).
     #[arg(long, default_value_t = 20)]
     steps: usize,
-    /// Start from this checkpoint, `metapix` (the built-in meta-learned init, the default),
-    /// `avatar` (the default avatar) or `random` (random weights of --preset).
-    #[arg(long, value_name = "FILE|metapix|avatar|random")]
+    /// Start from this checkpoint, `metapix` (the built-in meta-learned Pose2Im init, the
+    /// default for pose2im), `posewarp` (Posewarp's, the default for posewarp), `avatar`
+    /// (the default avatar) or `random` (random weights of --arch and --preset).
+    #[arg(long, value_name = "FILE|metapix|posewarp|avatar|random")]
     init: Option<String>,
+    /// The generator, when no --init names one.
+    #[arg(long, value_enum)]
+    arch: Option<ArchArg>,
     /// Random weights of this preset instead of an init.
     #[arg(long, value_enum)]
     preset: Option<PresetArg>,
@@ -127,10 +145,21 @@ pub struct PersonalizeArgs {
 
 impl PersonalizeArgs {
     pub fn run(&self) -> anyhow::Result<()> {
+        let arch = self.arch.unwrap_or_default();
         let init = match (self.init.as_deref(), self.preset) {
-            (Some(name), None) => Init::named(name, PresetArg::Lite.arch()),
-            (None | Some("random"), Some(preset)) => Init::Random(preset.arch()),
-            (None, None) => Init::named("metapix", PresetArg::Lite.arch()),
+            (Some("random"), None) => Init::Random(PresetArg::Lite.arch(arch)),
+            (Some(_), _) if self.arch.is_some() => {
+                bail!("--arch applies to --init random only (an init has its own)")
+            }
+            (Some(name), None) => Init::named(name, PresetArg::Lite.arch(arch)),
+            (None | Some("random"), Some(preset)) => Init::Random(preset.arch(arch)),
+            (None, None) => Init::named(
+                match arch {
+                    ArchArg::Pose2im => "metapix",
+                    ArchArg::Posewarp => "posewarp",
+                },
+                PresetArg::Lite.arch(arch),
+            ),
             (Some(_), Some(_)) => {
                 bail!("--preset applies to --init random only (a checkpoint has its own)")
             }
@@ -183,6 +212,9 @@ pub struct PretrainArgs {
     init: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = PresetArg::Lite)]
     preset: PresetArg,
+    /// The generator of random weights.
+    #[arg(long, value_enum, default_value_t = ArchArg::Pose2im)]
+    arch: ArchArg,
     #[command(flatten)]
     optim: OptimArgs,
     /// Save --out every this many steps (and at the end, or on Ctrl-C).
@@ -197,7 +229,7 @@ impl PretrainArgs {
         let job = PretrainJob {
             data: self.data.training_data()?,
             out: self.out.clone(),
-            init: init_or_random(&self.init, self.preset),
+            init: init_or_random(&self.init, self.preset, self.arch),
             config: self.optim.schedule(self.steps, PRETRAIN_LR),
             device: self.optim.device.into(),
             checkpoint_every: self.checkpoint_every,
@@ -233,6 +265,9 @@ pub struct MetaTrainArgs {
     init: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = PresetArg::Lite)]
     preset: PresetArg,
+    /// The generator of random weights.
+    #[arg(long, value_enum, default_value_t = ArchArg::Pose2im)]
+    arch: ArchArg,
     /// Outer (Reptile) iterations.
     #[arg(long, default_value_t = 300)]
     meta_iterations: usize,
@@ -276,7 +311,7 @@ impl MetaTrainArgs {
         let job = MetaTrainJob {
             data: self.data.training_data()?,
             out: self.out.clone(),
-            init: init_or_random(&self.init, self.preset),
+            init: init_or_random(&self.init, self.preset, self.arch),
             config: ReptileConfig {
                 meta_iterations: self.meta_iterations,
                 meta_batch: self.meta_batch,
@@ -372,7 +407,7 @@ impl EvalArgs {
                     Ok((name.to_string(), Method::PartWarp))
                 }
                 Some((name, what)) if !name.is_empty() && !what.is_empty() => {
-                    let init = Init::named(what, PresetArg::Lite.arch());
+                    let init = Init::named(what, PresetArg::Lite.arch(ArchArg::Pose2im));
                     Ok((name.to_string(), Method::Personalize(init)))
                 }
                 _ => bail!("--init {spec}: use NAME=FILE"),

@@ -303,7 +303,7 @@ impl EvalJob {
         personalize(m.trainee(), &[task], &config, &m.rates, &mut |_| {
             ControlFlow::Continue(())
         })?;
-        Ok(m.generator.render(&test.examples)?)
+        Ok(m.generator.render(train, &test.examples)?)
     }
 }
 

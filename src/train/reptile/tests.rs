@@ -44,6 +44,8 @@ fn random_examples(n: i64) -> Examples {
         frames: Tensor::rand([n, 3, 64, 64], (Kind::Float, Device::Cpu)) * 2.0 - 1.0,
         poses: Tensor::rand([n, CHANNELS, 64, 64], (Kind::Float, Device::Cpu)),
         skeletons: vec![Skeleton::none(); n as usize],
+        people: vec![0; n as usize],
+        plates: None,
     }
 }
 

@@ -1,0 +1,98 @@
+//! Posewarp in the stream: the person's frames a personalized checkpoint carries, each
+//! prepared once at load ([`Posewarp::prepare`]), and for each driving pose the one to move.
+//!
+//! The nearest frame in pose is the best source, but driving poses hover between two
+//! frames: switching on every small move would flicker between their lighting and
+//! clothes folds. The current source is kept until another is clearly nearer
+//! ([`SWITCH_MARGIN`]).
+
+use tch::{Device, Kind, Tensor};
+
+use crate::model::checkpoint::Sources;
+use crate::model::examples::{pose_distance, ExamplesError};
+use crate::model::io::tensor_image;
+use crate::model::posewarp::{limb_grids, PreparedSource};
+use crate::model::{Examples, InputFormat, Posewarp};
+use crate::render::joints::{joints, Joints};
+use crate::Skeleton;
+
+/// Another frame takes over when it is this much nearer (its distance over the current
+/// one's) to the driving pose.
+const SWITCH_MARGIN: f64 = 0.8;
+
+pub(super) struct SourcePicker {
+    skeletons: Vec<Skeleton>,
+    joints: Vec<Joints>,
+    prepared: Vec<PreparedSource>,
+    current: usize,
+    size: u32,
+    device: Device,
+    kind: Kind,
+}
+
+impl SourcePicker {
+    /// The checkpoint's frames `shots` prepared by `generator` on `device` as `kind`.
+    pub(super) fn new(
+        generator: &Posewarp,
+        shots: &Sources,
+        size: u32,
+        device: Device,
+        kind: Kind,
+    ) -> Result<Self, ExamplesError> {
+        let frames: Vec<_> = (0..shots.skeletons.len() as i64)
+            .map(|i| tensor_image(&shots.frames.get(i)))
+            .zip(shots.skeletons.iter().cloned())
+            .collect();
+        let examples = Examples::new(InputFormat::JointMaps24, &frames)?.to_device(device);
+        let plate = examples.plates.as_ref().expect("joint maps give a plate");
+        let prepared = tch::no_grad(|| {
+            (0..examples.len() as i64)
+                .map(|i| {
+                    let one = |t: &Tensor| t.narrow(0, i, 1).to_kind(kind);
+                    generator.prepare(
+                        &one(&examples.frames),
+                        &one(&examples.poses),
+                        &plate.to_kind(kind),
+                    )
+                })
+                .collect()
+        });
+        Ok(Self {
+            joints: examples.skeletons.iter().map(joints).collect(),
+            skeletons: examples.skeletons,
+            prepared,
+            current: 0,
+            size,
+            device,
+            kind,
+        })
+    }
+
+    /// Which frame to move into `wanted`: the current one unless another is clearly nearer.
+    fn pick(&mut self, wanted: &Skeleton) -> usize {
+        let distance = |s: &Skeleton| pose_distance(s, wanted).unwrap_or(f64::INFINITY);
+        let nearest = (0..self.skeletons.len())
+            .min_by(|&a, &b| distance(&self.skeletons[a]).total_cmp(&distance(&self.skeletons[b])))
+            .unwrap_or(0);
+        let current = distance(&self.skeletons[self.current]);
+        if distance(&self.skeletons[nearest]) < SWITCH_MARGIN * current {
+            self.current = nearest;
+        }
+        self.current
+    }
+
+    /// The person moved into `skeleton`, whose encoded pose is `pose` (1, C, S, S).
+    pub(super) fn render(
+        &mut self,
+        generator: &Posewarp,
+        skeleton: &Skeleton,
+        pose: &Tensor,
+    ) -> Tensor {
+        let i = self.pick(skeleton);
+        let grids = limb_grids(&self.joints[i], &joints(skeleton), self.size, self.device)
+            .unsqueeze(0)
+            .to_kind(self.kind);
+        let pose = pose.to_device(self.device).to_kind(self.kind);
+        generator.render(&self.prepared[i], &grids, &pose)
+    }
+}
