@@ -115,6 +115,7 @@ pub fn progress(label: &str, unit: &'static str, quiet: bool) -> Progress {
 /// Runs `body`, turning an error chain into one line on stderr and exit status 1. A panic
 /// is a defect, but it too ends as one line and exit 1 rather than a backtrace.
 pub fn run(program: &'static str, body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
+    keep_freed_memory();
     start_logging(program);
     // Panics caught on purpose (libtorch failures turned into errors, a stage's panic
     // reported by the graph) must not print on their own; `METAPIX_LOG=debug` shows them.
@@ -137,6 +138,22 @@ pub fn run(program: &'static str, body: impl FnOnce() -> anyhow::Result<()>) -> 
             eprintln!("{program}: error: internal error (a defect; please report it): {first}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Keeps freed tensors' memory in the process. glibc gives every block over its mmap
+/// threshold back to the kernel when it is freed, and the kernel zeroes fresh pages when the
+/// next step's tensors of the same size take them: a 256 px Posewarp training step on the
+/// CPU spent nearly as long in the kernel as in torch. Blocks up to 32 MB (glibc's largest
+/// threshold) now stay in the heap, and the heap is not trimmed below 1 GB
+/// (docs/BENCHMARKS.md has the figures).
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
     }
 }
 
