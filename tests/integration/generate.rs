@@ -172,7 +172,6 @@ fn no_model_renders_the_default_avatar_in_the_driving_pose() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (out, stats) = (dir.path().join("out.mkv"), dir.path().join("stats.json"));
-    let (driving_poses, avatar_poses) = (dir.path().join("d.jsonl"), dir.path().join("a.jsonl"));
     let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
     let ok = |out: std::process::Output| assert!(out.status.success(), "{}", util::stderr(&out));
     ok(run(
@@ -194,37 +193,107 @@ fn no_model_renders_the_default_avatar_in_the_driving_pose() {
 
     // The real pose model reads the avatar's pose back: it must be the dancer's, frame for
     // frame, far closer than the dancer's pose a second later.
-    ok(run(
-        METAPIX_BIN,
-        &[
-            "pose",
-            &path(&driving),
-            "--out",
-            &path(&driving_poses),
-            "-q",
-        ],
-    ));
-    ok(run(
-        METAPIX_BIN,
-        &["pose", &path(&out), "--out", &path(&avatar_poses), "-q"],
-    ));
-    let (d, a) = (body_track(&driving_poses), body_track(&avatar_poses));
-    let found = a.iter().filter(|s| s.is_some()).count();
-    // The avatar's height in its frames: shoulder (0) to ankle (16) of the body landmarks.
-    let mut heights: Vec<f32> = a
-        .iter()
-        .flatten()
-        .map(|b| (b[0][1] - b[16][1]).abs())
-        .collect();
-    heights.sort_by(f32::total_cmp);
-    let height = heights[heights.len() / 2];
-    let in_step = pose_gap(&d, &a, 0) / height;
-    let a_second_off = pose_gap(&d[..90], &a, 30) / height;
+    let (found, in_step, a_second_off) = read_back(&driving, &out, dir.path());
     println!(
         "avatar found in {found}/120 frames; pose gap {in_step:.3} of its height in step, \
          {a_second_off:.3} a second off"
     );
     assert!(found >= 110, "the avatar was found in {found}/120 frames");
     assert!(in_step < 0.15, "{in_step}");
+    assert!(in_step < 0.75 * a_second_off, "{in_step} vs {a_second_off}");
+}
+
+/// The pose model run on the `driving` video and on the `generated` one (into `dir`): in
+/// how many generated frames it finds the body, and the pose gap (in body heights) between
+/// them frame for frame and with the generated one a second (30 frames) late.
+fn read_back(
+    driving: &std::path::Path,
+    generated: &std::path::Path,
+    dir: &std::path::Path,
+) -> (usize, f32, f32) {
+    let (driving_poses, generated_poses) = (dir.join("d.jsonl"), dir.join("g.jsonl"));
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    for (video, poses) in [(driving, &driving_poses), (generated, &generated_poses)] {
+        let out = run(
+            METAPIX_BIN,
+            &["pose", &path(video), "--out", &path(poses), "-q"],
+        );
+        assert!(out.status.success(), "{}", util::stderr(&out));
+    }
+    let (d, g) = (body_track(&driving_poses), body_track(&generated_poses));
+    let found = g.iter().filter(|s| s.is_some()).count();
+    // The body's height in its frames: shoulder (0) to ankle (16) of the body landmarks.
+    let mut heights: Vec<f32> = g
+        .iter()
+        .flatten()
+        .map(|b| (b[0][1] - b[16][1]).abs())
+        .collect();
+    heights.sort_by(f32::total_cmp);
+    let height = heights.get(heights.len() / 2).copied().unwrap_or(f32::NAN);
+    let in_step = pose_gap(&d, &g, 0) / height;
+    let a_second_off = pose_gap(&d[..d.len() - 30], &g, 30) / height;
+    (found, in_step, a_second_off)
+}
+
+/// A real person (tfjs_pose_squats) personalized as Posewarp from five frames, performing
+/// a real dancer's motion: the pose model finds the person in the output, in the dancer's
+/// pose.
+#[test]
+fn posewarp_moves_a_real_person_into_a_dancers_pose() {
+    let (Some(target), Some(driving)) = (
+        util::data_file("real/targets/tfjs_pose_squats.mp4"),
+        util::data_file("real/driving/tfjs_pose_1.mp4"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let ok = |out: std::process::Output| {
+        assert!(out.status.success(), "{}", util::stderr(&out));
+        util::stderr(&out)
+    };
+    let target = target.to_string_lossy().into_owned();
+    ok(run(
+        METAPIX_BIN,
+        &["prepare", &target, "--out", &d("me"), "--size", "256", "-q"],
+    ));
+    let model = d("me.safetensors");
+    let said = ok(run(
+        METAPIX_BIN,
+        &[
+            "personalize",
+            &d("me"),
+            "--arch",
+            "posewarp",
+            "--shots",
+            "5",
+            "--steps",
+            "2",
+            "--device",
+            "cpu",
+            "--out",
+            &model,
+        ],
+    ));
+    println!("{said}");
+    let meta = metapix::model::checkpoint::read_meta(std::path::Path::new(&model)).unwrap();
+    assert_eq!(meta.arch.name(), "posewarp");
+    let out = dir.path().join("out.mkv");
+    ok(run(
+        STREAM_BIN,
+        &[
+            &driving.to_string_lossy(),
+            &out.to_string_lossy(),
+            "--model",
+            &model,
+            "-q",
+        ],
+    ));
+    let (found, in_step, a_second_off) = read_back(&driving, &out, dir.path());
+    println!(
+        "the person found in {found}/120 frames; pose gap {in_step:.3} of their height in \
+         step, {a_second_off:.3} a second off"
+    );
+    assert!(found >= 108, "the person was found in {found}/120 frames");
     assert!(in_step < 0.75 * a_second_off, "{in_step} vs {a_second_off}");
 }
