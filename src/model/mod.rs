@@ -383,15 +383,18 @@ impl Generator {
         rng: &mut crate::base::rng::SplitMix64,
     ) -> Batch {
         let picked = examples.select(indices);
-        let condition = match self {
-            Generator::Pose2Im(_) => Condition::pose(picked.poses.shallow_clone()),
-            Generator::Posewarp(_) => {
-                examples.moved_into(&examples.pair_sources(indices, rng), &picked)
-            }
-        };
-        Batch {
-            condition,
-            real: picked.frames,
+        match self {
+            Generator::Pose2Im(_) => Batch {
+                condition: Condition::pose(picked.poses.shallow_clone()),
+                real: picked.frames,
+            },
+            Generator::Posewarp(_) => posewarp::letterboxed(
+                Batch {
+                    condition: examples.moved_into(&examples.pair_sources(indices, rng), &picked),
+                    real: picked.frames,
+                },
+                rng,
+            ),
         }
     }
 

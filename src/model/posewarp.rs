@@ -23,7 +23,8 @@ use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 use super::unet::{UNet, UNetConfig};
-use super::Condition;
+use super::{Batch, Condition};
+use crate::base::rng::SplitMix64;
 use crate::render::joints::{limb_transform, Joints, NUM_JOINTS, NUM_LIMBS};
 
 const LIMBS: i64 = NUM_LIMBS as i64;
@@ -198,6 +199,39 @@ impl Posewarp {
     }
 }
 
+/// `batch` with black bars drawn at the sides of each pair (its target, source and plate
+/// alike), each side barred on half the pairs, up to a third of the frame. A prepared real
+/// target is letterboxed wherever its square crop leaves the video; synthetic people never
+/// are, and a model trained on them alone smeared the bars' edges.
+pub(crate) fn letterboxed(mut batch: Batch, rng: &mut SplitMix64) -> Batch {
+    let [n, _, _, s] = batch.real.size()[..] else {
+        panic!("frames are (N, 3, S, S)")
+    };
+    let mut bar = || {
+        if rng.unit() < 0.5 {
+            0
+        } else {
+            (rng.unit() * s as f32 / 3.0) as i64
+        }
+    };
+    let keep: Vec<f32> = (0..n)
+        .flat_map(|_| {
+            let (left, right) = (bar(), bar());
+            (0..s).map(move |x| f32::from(u8::from(x >= left && x < s - right)))
+        })
+        .collect();
+    let keep = Tensor::from_slice(&keep)
+        .view([n, 1, 1, s])
+        .to_device(batch.real.device());
+    let bars = |t: &Tensor| t * &keep - (-&keep + 1.0);
+    batch.real = bars(&batch.real);
+    if let Some(source) = batch.condition.source.as_mut() {
+        source.image = bars(&source.image);
+        source.background = bars(&source.background);
+    }
+    batch
+}
+
 /// For each limb, where every pixel of a frame in pose `to` is found in a frame in pose
 /// `from`: (L, S, S, 2) in grid sampling's coordinates (-1 and 1 at the frame's outer
 /// edges). A limb with a joint missing in either pose samples far outside, so it moves
@@ -306,5 +340,50 @@ mod tests {
         );
         let out = tch::no_grad(|| model.render(&prepared, &outside, &shots.poses.narrow(0, 1, 1)));
         assert!(l1(&out, plate) < 1e-2, "{}", l1(&out, plate));
+    }
+
+    #[test]
+    fn letterboxing_blackens_the_same_sides_of_a_pairs_frames() {
+        let person = SyntheticPerson::random(6);
+        let shots = frames(&person, &[0.0, 1.0, 2.0]);
+        let batch = Batch {
+            condition: shots.moved_into(&[1, 2, 0], &shots),
+            real: shots.frames.shallow_clone(),
+        };
+        let mut rng = SplitMix64::new(1);
+        let (mut barred, mut clean) = (0, 0);
+        for _ in 0..8 {
+            let b = letterboxed(
+                Batch {
+                    condition: batch.condition.to(Device::Cpu, Kind::Float),
+                    real: batch.real.shallow_clone(),
+                },
+                &mut rng,
+            );
+            let source = b.condition.source.as_ref().unwrap();
+            // Black columns are black in the target, its source and its plate alike.
+            let black = |t: &Tensor| t.eq(-1.0).all_dims([1i64, 2].as_slice(), false);
+            let columns = black(&b.real);
+            assert!(columns.equal(&black(&source.image).logical_and(&columns)));
+            assert!(columns.equal(&black(&source.background).logical_and(&columns)));
+            for pair in 0..3 {
+                let count = i64::try_from(columns.get(pair).sum(Kind::Int64)).unwrap();
+                if count > 0 {
+                    barred += 1
+                } else {
+                    clean += 1
+                }
+            }
+            // The middle of the frame is never covered.
+            let mid = SIZE as i64 / 2;
+            assert!(b
+                .real
+                .narrow(3, mid, 1)
+                .equal(&batch.real.narrow(3, mid, 1)));
+        }
+        assert!(
+            barred > 0 && clean > 0,
+            "{barred} barred, {clean} clean batches"
+        );
     }
 }
