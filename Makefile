@@ -34,11 +34,16 @@ build: system libtorch
 demo: setup build
 	@mkdir -p $(DEMO_DIR)
 	$(BIN)/metapix synth --out $(DEMO_DIR) --identities 2 --seconds 8 -q
-	$(BIN)/metapix-stream $(DEMO_DIR)/identity-001.mp4 $(DEMO_DIR)/demo.mp4 --view side-by-side \
-		--stats $(DEMO_DIR)/stats.json
+	$(BIN)/metapix synth --out $(DEMO_DIR)/targets --identities 2 --seconds 8 --fps 15 --size 256x256 \
+		--prepared -q
+	$(BIN)/metapix personalize $(DEMO_DIR)/targets/identity-001 --shots 5 --steps 20 --device cpu \
+		--out $(DEMO_DIR)/identity-001.safetensors
+	$(BIN)/metapix-stream $(DEMO_DIR)/identity-000.mp4 $(DEMO_DIR)/demo.mp4 --view side-by-side \
+		--model $(DEMO_DIR)/identity-001.safetensors --stats $(DEMO_DIR)/stats.json
 	@echo
-	@echo "demo: a synthetic dancer ($(DEMO_DIR)/identity-001.mp4), the skeleton metapix found, and the"
-	@echo "      default avatar performing that dance: $(CURDIR)/$(DEMO_DIR)/demo.mp4"
+	@echo "demo: a synthetic dancer ($(DEMO_DIR)/identity-000.mp4), the skeleton metapix found, and another"
+	@echo "      person, personalized from 5 of their frames (Posewarp, the default generator), performing"
+	@echo "      that dance: $(CURDIR)/$(DEMO_DIR)/demo.mp4"
 	@echo "      (run statistics: $(DEMO_DIR)/stats.json)"
 
 test: setup reference

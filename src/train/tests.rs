@@ -43,6 +43,19 @@ fn run(models: &Models, shots: &Examples, config: &PersonalizeConfig) -> TrainLo
     .unwrap()
 }
 
+/// Held-out (L1, PSNR) before and after a personalization, and its training L1.
+fn report(before: (f64, f64), after: (f64, f64), log: &TrainLog) {
+    println!(
+        "held-out frames: L1 {:.4} -> {:.4}, PSNR {:.2} -> {:.2} dB; training L1 {:.4} -> {:.4}",
+        before.0,
+        after.0,
+        before.1,
+        after.1,
+        log.l1[0],
+        log.l1[log.l1.len() - 1]
+    );
+}
+
 #[test]
 fn learning_rate_is_constant_then_decays_to_zero() {
     let c = PersonalizeConfig::default();
@@ -77,15 +90,7 @@ fn personalization_improves_held_out_frames_of_the_same_person() {
     };
     let log = run(&models, &shots, &config);
     let after = score(&models, &test);
-    println!(
-        "held-out frames: L1 {:.4} -> {:.4}, PSNR {:.2} -> {:.2} dB; training L1 {:.4} -> {:.4}",
-        before.0,
-        after.0,
-        before.1,
-        after.1,
-        log.l1[0],
-        log.l1[log.l1.len() - 1]
-    );
+    report(before, after, &log);
     assert_eq!(log.l1.len(), 60);
     assert!(log
         .generator
@@ -225,15 +230,7 @@ fn posewarp_personalizes_on_pairs_of_the_shots() {
     };
     let log = run(&models, &shots, &config);
     let after = score(&models);
-    println!(
-        "held-out frames: L1 {:.4} -> {:.4}, PSNR {:.2} -> {:.2} dB; training L1 {:.4} -> {:.4}",
-        before.0,
-        after.0,
-        before.1,
-        after.1,
-        log.l1[0],
-        log.l1[log.l1.len() - 1]
-    );
+    report(before, after, &log);
     assert!(log.l1.iter().all(|v| v.is_finite()));
     // Trained on pairs of the shots, it renders poses it never saw better than it started.
     assert!(

@@ -49,11 +49,26 @@ impl PresetArg {
 /// Joint training's learning rate (the paper's); personalization's is 3x that.
 const PRETRAIN_LR: f64 = 2e-4;
 
-/// `--init FILE` or random weights of `--arch` at `--preset`.
-fn init_or_random(init: &Option<PathBuf>, preset: PresetArg, arch: ArchArg) -> Init {
-    match init {
-        Some(path) => Init::Checkpoint(path.clone()),
-        None => Init::Random(preset.arch(arch)),
+/// Where joint training and meta-training start.
+#[derive(clap::Args, Debug)]
+pub struct StartArgs {
+    /// Train this checkpoint further (default: random weights of --arch and --preset).
+    #[arg(long)]
+    init: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = PresetArg::Lite)]
+    preset: PresetArg,
+    /// The generator of random weights.
+    #[arg(long, value_enum, default_value_t = ArchArg::Pose2im)]
+    arch: ArchArg,
+}
+
+impl StartArgs {
+    /// `--init FILE` or random weights of `--arch` at `--preset`.
+    fn init(&self) -> Init {
+        match &self.init {
+            Some(path) => Init::Checkpoint(path.clone()),
+            None => Init::Random(self.preset.arch(self.arch)),
+        }
     }
 }
 
@@ -207,14 +222,8 @@ pub struct PretrainArgs {
     /// Training steps.
     #[arg(long, default_value_t = 2000)]
     steps: usize,
-    /// Train this checkpoint further (default: random weights of --preset).
-    #[arg(long)]
-    init: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = PresetArg::Lite)]
-    preset: PresetArg,
-    /// The generator of random weights.
-    #[arg(long, value_enum, default_value_t = ArchArg::Pose2im)]
-    arch: ArchArg,
+    #[command(flatten)]
+    start: StartArgs,
     #[command(flatten)]
     optim: OptimArgs,
     /// Save --out every this many steps (and at the end, or on Ctrl-C).
@@ -229,7 +238,7 @@ impl PretrainArgs {
         let job = PretrainJob {
             data: self.data.training_data()?,
             out: self.out.clone(),
-            init: init_or_random(&self.init, self.preset, self.arch),
+            init: self.start.init(),
             config: self.optim.schedule(self.steps, PRETRAIN_LR),
             device: self.optim.device.into(),
             checkpoint_every: self.checkpoint_every,
@@ -260,14 +269,8 @@ impl PretrainArgs {
 pub struct MetaTrainArgs {
     #[command(flatten)]
     data: DataArgs,
-    /// Start from this checkpoint (usually a pretrained one; default: random --preset).
-    #[arg(long)]
-    init: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = PresetArg::Lite)]
-    preset: PresetArg,
-    /// The generator of random weights.
-    #[arg(long, value_enum, default_value_t = ArchArg::Pose2im)]
-    arch: ArchArg,
+    #[command(flatten)]
+    start: StartArgs,
     /// Outer (Reptile) iterations.
     #[arg(long, default_value_t = 300)]
     meta_iterations: usize,
@@ -311,7 +314,7 @@ impl MetaTrainArgs {
         let job = MetaTrainJob {
             data: self.data.training_data()?,
             out: self.out.clone(),
-            init: init_or_random(&self.init, self.preset, self.arch),
+            init: self.start.init(),
             config: ReptileConfig {
                 meta_iterations: self.meta_iterations,
                 meta_batch: self.meta_batch,
