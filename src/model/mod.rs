@@ -81,6 +81,13 @@ pub const METAPIX_INIT: Builtin = Builtin {
     bytes: include_bytes!("../../models/metapix-init-lite.safetensors"),
 };
 
+/// The shipped Posewarp init (joint training on pairs of synthetic people; models/README.md):
+/// where `metapix personalize --arch posewarp` starts by default.
+pub const POSEWARP_INIT: Builtin = Builtin {
+    name: "the built-in Posewarp init",
+    bytes: include_bytes!("../../models/posewarp-init-lite.safetensors"),
+};
+
 /// The named shapes of each architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {

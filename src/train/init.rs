@@ -9,7 +9,9 @@ use tch::Device;
 use super::personalize::Trainee;
 use crate::model::checkpoint::{self, CheckpointError, Loaded};
 use crate::model::rates::LayerRates;
-use crate::model::{ArchConfig, Builtin, Generator, PatchGan, DEFAULT_AVATAR, METAPIX_INIT};
+use crate::model::{
+    ArchConfig, Builtin, Generator, PatchGan, DEFAULT_AVATAR, METAPIX_INIT, POSEWARP_INIT,
+};
 
 /// Where personalization starts from.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,15 +46,14 @@ pub struct Models {
 }
 
 impl Init {
-    /// The init a user names: `metapix` (the built-in meta-learned init), `avatar` (the
-    /// default avatar), `posewarp` (Posewarp lite untrained: its networks start at zero
-    /// output, so it is the part warp until personalization teaches it), `random` (random
-    /// weights of `random`), or a checkpoint file.
+    /// The init a user names: `metapix` (the built-in meta-learned Pose2Im init), `posewarp`
+    /// (the built-in Posewarp init), `avatar` (the default avatar), `random` (random weights
+    /// of `random`), or a checkpoint file.
     pub fn named(name: &str, random: ArchConfig) -> Init {
         match name {
             "metapix" => Init::Builtin(METAPIX_INIT),
             "avatar" => Init::Builtin(DEFAULT_AVATAR),
-            "posewarp" => Init::Random(ArchConfig::posewarp(crate::model::Preset::Lite)),
+            "posewarp" => Init::Builtin(POSEWARP_INIT),
             "random" => Init::Random(random),
             path => Init::Checkpoint(path.into()),
         }

@@ -24,10 +24,9 @@ pub enum PresetArg {
 }
 
 /// `--arch`: which generator.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArchArg {
     /// pix2pixHD: the person drawn from the pose by the weights alone.
-    #[default]
     Pose2im,
     /// Posewarp: the person's own pixels moved into the pose.
     Posewarp,
@@ -140,12 +139,13 @@ pub struct PersonalizeArgs {
     /// Training steps (T).
     #[arg(long, default_value_t = 20)]
     steps: usize,
-    /// Start from this checkpoint, `metapix` (the built-in meta-learned Pose2Im init, the
-    /// default for pose2im), `posewarp` (Posewarp's, the default for posewarp), `avatar`
-    /// (the default avatar) or `random` (random weights of --arch and --preset).
+    /// Start from this checkpoint, `posewarp` (the built-in Posewarp init, the default),
+    /// `metapix` (the built-in meta-learned Pose2Im init, the default for --arch pose2im),
+    /// `avatar` (the default avatar) or `random` (random weights of --arch and --preset).
     #[arg(long, value_name = "FILE|metapix|posewarp|avatar|random")]
     init: Option<String>,
-    /// The generator, when no --init names one.
+    /// The generator, when no --init names one (default: posewarp, which wins the benchmark
+    /// on real people; docs/RESULTS.md).
     #[arg(long, value_enum)]
     arch: Option<ArchArg>,
     /// Random weights of this preset instead of an init.
@@ -160,7 +160,7 @@ pub struct PersonalizeArgs {
 
 impl PersonalizeArgs {
     pub fn run(&self) -> anyhow::Result<()> {
-        let arch = self.arch.unwrap_or_default();
+        let arch = self.arch.unwrap_or(ArchArg::Posewarp);
         let init = match (self.init.as_deref(), self.preset) {
             (Some("random"), None) => Init::Random(PresetArg::Lite.arch(arch)),
             (Some(_), _) if self.arch.is_some() => {
@@ -198,7 +198,7 @@ impl PersonalizeArgs {
         eprintln!(
             "wrote {}: {} steps on {} in {:.1} s; held-out ({} frames) L1 {:.4} -> {:.4}, PSNR {:.2} -> {:.2} dB",
             self.out.display(),
-            self.steps,
+            s.steps,
             match s.shots.len() {
                 1..=20 => format!("frames {:?}", s.shots),
                 n => format!("{n} frames"),
