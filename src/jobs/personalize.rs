@@ -88,7 +88,9 @@ impl PersonalizeJob {
         // onto itself: training on that taught it to stop moving limbs (iPER still, K 1:
         // PCK@0.1 0.77 before 20 steps, 0.54 after; docs/RESULTS.md). It is used as it is.
         let config = if arch.needs_sources() && shots.len() == 1 && self.config.steps > 0 {
-            tracing::warn!("one frame: posewarp has no pair of frames to learn from; no steps taken");
+            tracing::warn!(
+                "one frame: posewarp has no pair of frames to learn from; no steps taken"
+            );
             self.config.with_steps(0)
         } else {
             self.config
