@@ -192,15 +192,6 @@ impl ArchConfig {
         })
     }
 
-    /// The lite preset of the architecture `name` (`pose2im` or `posewarp`).
-    pub fn named(name: &str) -> Option<Self> {
-        match name {
-            "pose2im" => Some(Self::pose2im(Preset::Lite)),
-            "posewarp" => Some(Self::posewarp(Preset::Lite)),
-            _ => None,
-        }
-    }
-
     /// The architecture's name, as checkpoints store it.
     pub fn name(&self) -> &'static str {
         match self {
