@@ -2,8 +2,9 @@
 //! what personalization reads: square frames cropped the same way throughout around the
 //! person, their skeletons in crop pixels, and the person's normalization statistics.
 //!
-//! Layout: `DIR/frames/NNNNNN.png`, `DIR/poses.jsonl` (the pose-file format, crop pixels)
-//! and `DIR/target.json` ([`TargetInfo`]). Pose maps are drawn from the skeletons when
+//! Layout: `DIR/frames/NNNNNN.png`, `DIR/masks/NNNNNN.png` (where the person is, from the
+//! pose model's segmentation; grey levels are probabilities), `DIR/poses.jsonl` (the
+//! pose-file format, crop pixels) and `DIR/target.json` ([`TargetInfo`]). Pose maps are drawn from the skeletons when
 //! needed, so the format they are drawn in always matches the code.
 
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::JobError;
 use crate::base::posefile::{PoseRecord, PoseWriter};
 use crate::jobs::progress::Progress;
-use crate::pose::{PoseConfig, PoseEstimator};
+use crate::pose::{PersonMask, PoseConfig, PoseEstimator};
 use crate::render::normalize::NormStats;
 use crate::render::{crop_resampled, PanelFit};
 use crate::stream::{open_input, InputSpec};
@@ -36,6 +37,10 @@ pub struct TargetInfo {
     /// The crop in source pixels: centre and side.
     pub crop: [f32; 3],
     pub normalization: NormStats,
+    /// Whether `masks/` holds each frame's person mask (targets prepared before masks
+    /// existed have none).
+    #[serde(default)]
+    pub masks: bool,
 }
 
 impl TargetInfo {
@@ -53,6 +58,10 @@ impl TargetInfo {
 
     pub fn frame_path(dir: &Path, index: usize) -> PathBuf {
         dir.join("frames").join(format!("{index:06}.png"))
+    }
+
+    pub fn mask_path(dir: &Path, index: usize) -> PathBuf {
+        dir.join("masks").join(format!("{index:06}.png"))
     }
 }
 
@@ -168,24 +177,29 @@ impl PrepareJob {
         let still = matches!(frames, Frames::Images(_));
         let config = PoseConfig {
             static_images: still,
+            segmentation: true,
             ..self.pose.clone()
         };
         let mut estimator = PoseEstimator::new(&config)?;
         let mut skeletons: Vec<(Skeleton, Duration)> = Vec::new();
+        let mut masks: Vec<Option<PersonMask>> = Vec::new();
         progress.set_total(None);
         self.for_each_frame(&frames, &stop, &mut |_, image, t| {
             skeletons.push((estimator.process(image, t)?, t));
+            masks.push(estimator.person_mask().cloned());
             progress.update(skeletons.len() as u64);
             Ok(())
         })?;
         progress.finish(skeletons.len() as u64);
         let source = self.target.display().to_string();
-        let writer = TargetWriter::new(&self.out, self.size, &skeletons, None, &source)?;
+        let writer =
+            TargetWriter::new(&self.out, self.size, &skeletons, None, &source)?.with_masks()?;
         let written = self.for_each_frame(&frames, &stop, &mut |i, image, _| {
             if i >= skeletons.len() {
                 return Ok(()); // counted below
             }
-            writer.write_frame(i, image)
+            writer.write_frame(i, image)?;
+            writer.write_mask(i, masks[i].as_ref())
         })?;
         if written != skeletons.len() {
             return Err(JobError::InvalidArgument(format!(
@@ -242,6 +256,7 @@ impl TargetWriter {
             frames_with_person: cropped.iter().filter(|s| s.found()).count(),
             crop,
             normalization,
+            masks: false,
         };
         Ok(Self {
             out: out.to_path_buf(),
@@ -260,6 +275,40 @@ impl TargetWriter {
                 path: path.clone(),
                 source: std::io::Error::other(e.to_string()),
             })
+    }
+
+    /// Each frame will have a person mask ([`Self::write_mask`]).
+    pub fn with_masks(mut self) -> Result<Self, JobError> {
+        let dir = self.out.join("masks");
+        std::fs::create_dir_all(&dir).map_err(JobError::write(&dir))?;
+        self.info.masks = true;
+        Ok(self)
+    }
+
+    /// Saves frame `index`'s person mask (`mask` in source pixels; None: nobody), cropped
+    /// as its frame is.
+    pub fn write_mask(&self, index: usize, mask: Option<&PersonMask>) -> Result<(), JobError> {
+        self.write_mask_with(index, |x, y| mask.map_or(0.0, |m| m.at(x, y)))
+    }
+
+    /// Saves frame `index`'s person mask, `person(x, y)` (0..1) at each source point.
+    pub fn write_mask_with(
+        &self,
+        index: usize,
+        person: impl Fn(f32, f32) -> f32,
+    ) -> Result<(), JobError> {
+        let path = TargetInfo::mask_path(&self.out, index);
+        let fit = &self.fit;
+        let image = image::GrayImage::from_fn(fit.size, fit.size, |x, y| {
+            // The source point under this frame pixel's centre.
+            let sx = (x as f32 + 0.5 - fit.offset_x) / fit.scale;
+            let sy = (y as f32 + 0.5 - fit.offset_y) / fit.scale;
+            image::Luma([(person(sx, sy) * 255.0).round() as u8])
+        });
+        image.save(&path).map_err(|e| JobError::Write {
+            path: path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })
     }
 
     /// Writes `target.json` last, so a folder without it is known to be unfinished.

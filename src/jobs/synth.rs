@@ -230,7 +230,8 @@ impl SynthJob {
         let side = w.min(h);
         let crop = [w as f32 / 2.0, h as f32 / 2.0, side as f32];
         let source = format!("metapix synth, seed {}, identity {i}", self.seed);
-        let writer = TargetWriter::new(&dir, side, &skeletons, Some(crop), &source)?;
+        let writer =
+            TargetWriter::new(&dir, side, &skeletons, Some(crop), &source)?.with_masks()?;
         for index in 0..frames {
             if stop.load(Ordering::Relaxed) {
                 return Err(JobError::InvalidArgument(format!(
@@ -241,6 +242,15 @@ impl SynthJob {
             let (person, t) = self.at(&dancers, index);
             let (image, _) = person.render(t, w, h);
             writer.write_frame(index as usize, &image)?;
+            // The renderer knows exactly where the person is.
+            let mask = person.mask(t, w, h);
+            writer.write_mask_with(index as usize, |x, y| {
+                let (col, row) = (x.floor(), y.floor());
+                if col < 0.0 || row < 0.0 || col >= w as f32 || row >= h as f32 {
+                    return 0.0;
+                }
+                f32::from(mask[row as usize * w as usize + col as usize]) / 255.0
+            })?;
             *done += 1;
             progress.update(*done);
         }
@@ -284,5 +294,19 @@ mod tests {
         for (t, s) in truth.landmarks.iter().zip(&stored.landmarks) {
             assert!((t.x - s.x).abs() < 1e-3 && (t.y - 16.0 - s.y).abs() < 1e-3);
         }
+        // Its mask, cropped the same way, covers the person (hips and shoulders) and leaves
+        // the room (the top corners) alone.
+        assert!(info.masks);
+        let mask = image::open(TargetInfo::mask_path(&written[0], 7))
+            .unwrap()
+            .into_luma8();
+        assert_eq!(mask.dimensions(), (64, 64));
+        for landmark in [11, 12, 23, 24] {
+            let p = &stored.landmarks[landmark];
+            let level = mask.get_pixel(p.x as u32, p.y as u32)[0];
+            assert!(level > 200, "landmark {landmark}: {level}");
+        }
+        assert_eq!(mask.get_pixel(0, 0)[0], 0);
+        assert_eq!(mask.get_pixel(63, 0)[0], 0);
     }
 }

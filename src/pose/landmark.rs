@@ -7,6 +7,7 @@ use ort::session::Session;
 
 use crate::base::skeleton::{Landmark, NUM_LANDMARKS};
 use crate::pose::roi::RotatedRect;
+use crate::pose::segmentation::PersonMask;
 use crate::pose::session;
 use crate::pose::warp::{Border, Warp};
 use crate::pose::PoseError;
@@ -37,6 +38,8 @@ pub struct LandmarkResult {
     pub landmarks: Vec<Landmark>,
     /// The two auxiliary landmarks used for tracking.
     pub aux: [Landmark; 2],
+    /// Where the person is in the ROI, when asked for ([`LandmarkModel::with_segmentation`]).
+    pub mask: Option<PersonMask>,
 }
 
 /// The landmark model with its input buffer.
@@ -44,6 +47,7 @@ pub struct LandmarkModel {
     session: Session,
     warp: Warp,
     input: Vec<f32>,
+    segmentation: bool,
 }
 
 impl LandmarkModel {
@@ -53,7 +57,15 @@ impl LandmarkModel {
             session: session::open(path, threads)?,
             input: vec![0.0; warp.tensor_len()],
             warp,
+            segmentation: false,
         })
+    }
+
+    /// Also keep the person's segmentation (`Identity_2`) in each result. Off by default:
+    /// the stream has no use for it.
+    pub fn with_segmentation(mut self, on: bool) -> Self {
+        self.segmentation = on;
+        self
     }
 
     /// Runs the model on `roi` of `image`.
@@ -76,6 +88,13 @@ impl LandmarkModel {
         let hm = HEATMAP_SIZE as i64;
         let heatmap =
             session::output(&outputs, MODEL, "Identity_3", &[1, hm, hm, NUM_ROWS as i64])?;
+        let mask = if self.segmentation {
+            let side = INPUT_SIZE as i64;
+            let logits = session::output(&outputs, MODEL, "Identity_2", &[1, side, side, 1])?;
+            Some(PersonMask::from_logits(logits, INPUT_SIZE, *roi))
+        } else {
+            None
+        };
         let mut rows = decode_rows(raw);
         refine_from_heatmap(&mut rows, heatmap);
         let project = |lm: &Landmark| {
@@ -92,6 +111,7 @@ impl LandmarkModel {
             presence,
             landmarks,
             aux: [project(&rows[AUX_CENTER]), project(&rows[AUX_SCALE])],
+            mask,
         })
     }
 }

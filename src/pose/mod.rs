@@ -12,6 +12,7 @@ pub mod detector;
 mod error;
 pub mod landmark;
 pub mod roi;
+pub mod segmentation;
 mod session;
 pub mod smooth;
 pub mod warp;
@@ -23,6 +24,7 @@ pub use detector::{Detection, Detector};
 pub use error::PoseError;
 pub use landmark::{LandmarkModel, LandmarkResult};
 pub use roi::RotatedRect;
+pub use segmentation::PersonMask;
 pub use smooth::{LandmarkSmoother, OneEuroParams};
 
 use crate::{RgbImage, Skeleton};
@@ -46,6 +48,8 @@ pub struct PoseConfig {
     pub static_images: bool,
     /// One-Euro smoothing of the output landmarks; None passes them through raw.
     pub smoothing: Option<OneEuroParams>,
+    /// Keep the person's segmentation of each frame ([`PoseEstimator::person_mask`]).
+    pub segmentation: bool,
 }
 
 impl Default for PoseConfig {
@@ -58,6 +62,7 @@ impl Default for PoseConfig {
             min_tracking: 0.5,
             static_images: false,
             smoothing: Some(OneEuroParams::MEDIAPIPE_LANDMARKS),
+            segmentation: false,
         }
     }
 }
@@ -72,6 +77,8 @@ pub struct PoseEstimator {
     aux_smoother: LandmarkSmoother,
     output_smoother: Option<LandmarkSmoother>,
     detector_runs: u64,
+    /// The last frame's segmentation, when asked for and a person was found.
+    mask: Option<PersonMask>,
 }
 
 impl PoseEstimator {
@@ -82,7 +89,8 @@ impl PoseEstimator {
         let landmark_path = crate::pose::assets::model_file(&dir, landmark::LANDMARK_FILE)?;
         Ok(Self {
             detector: Detector::new(&detector_path, config.threads, config.min_detection)?,
-            landmarks: LandmarkModel::new(&landmark_path, config.threads)?,
+            landmarks: LandmarkModel::new(&landmark_path, config.threads)?
+                .with_segmentation(config.segmentation),
             config: config.clone(),
             next_roi: None,
             aux_smoother: LandmarkSmoother::new(OneEuroParams::MEDIAPIPE_ROI)
@@ -91,6 +99,7 @@ impl PoseEstimator {
                 .smoothing
                 .map(|p| LandmarkSmoother::new(p).with_visibility(AUX_VISIBILITY_ALPHA)),
             detector_runs: 0,
+            mask: None,
         })
     }
 
@@ -117,11 +126,12 @@ impl PoseEstimator {
                 }
             }
         };
-        let result = self.landmarks.run(image, &roi)?;
+        let mut result = self.landmarks.run(image, &roi)?;
         if result.presence <= self.config.min_tracking {
             return Ok(self.lost());
         }
         self.next_roi = Some(self.track(&result, timestamp));
+        self.mask = result.mask.take();
         let mut landmarks = result.landmarks;
         if let Some(smoother) = &mut self.output_smoother {
             let [c, s] = result.aux;
@@ -141,6 +151,12 @@ impl PoseEstimator {
         self.detector_runs
     }
 
+    /// Where the person is in the last frame processed: with
+    /// [`PoseConfig::segmentation`] on and a person found, else None.
+    pub fn person_mask(&self) -> Option<&PersonMask> {
+        self.mask.as_ref()
+    }
+
     /// Mutable access to the two models, for benchmarks that time them separately.
     pub fn models(&mut self) -> (&mut Detector, &mut LandmarkModel) {
         (&mut self.detector, &mut self.landmarks)
@@ -157,6 +173,7 @@ impl PoseEstimator {
 
     fn lost(&mut self) -> Skeleton {
         self.next_roi = None;
+        self.mask = None;
         self.aux_smoother.reset();
         if let Some(s) = &mut self.output_smoother {
             s.reset();

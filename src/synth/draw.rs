@@ -4,13 +4,20 @@ use super::body::{v2, Body, Local, V2};
 use super::face::{hair_back, head};
 use super::identity::{shade, Identity, Rgb};
 use super::shapes::{curve, ellipse, luma, smooth_closed, smooth_open, Canvas, Print, Scene};
-use super::skia::paint_scene;
+use super::skia::{coverage, paint_scene};
 use super::style::{Bottom, Pattern, TopFit};
 use crate::RgbImage;
 
 /// Renders `body` (solved for `id` at this frame size) into an RGB image.
 pub(crate) fn draw(id: &Identity, body: &Body, floor_y: f32, width: u32, height: u32) -> RgbImage {
     paint(id, body, floor_y, width, height, true)
+}
+
+/// Where `body` is in its frame: the person's exact coverage of each pixel, 0..255.
+pub(crate) fn person_coverage(id: &Identity, body: &Body, width: u32, height: u32) -> Vec<u8> {
+    let mut cv = Canvas::new(width, height, (body.scale * 0.0035).max(0.7));
+    figure(&mut cv, id, body);
+    coverage(&cv.scene, width, height)
 }
 
 /// The room without the person, for tests that the person stays inside the frame.

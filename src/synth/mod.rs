@@ -75,6 +75,15 @@ impl SyntheticPerson {
         (image, skeleton(&body))
     }
 
+    /// Where the person is at `t` seconds: each pixel's exact coverage (0..255, row-major),
+    /// what a perfect segmentation would give.
+    pub fn mask(&self, t: f32, width: u32, height: u32) -> Vec<u8> {
+        let (width, height) = (width.max(MIN_SIZE), height.max(MIN_SIZE));
+        let layout = body::Layout::at(&self.identity, width, height, t);
+        let body = body::solve(&self.identity, &self.motion.pose(t), &layout);
+        draw::person_coverage(&self.identity, &body, width, height)
+    }
+
     /// The ground-truth skeleton alone, without drawing (cheap).
     pub fn skeleton(&self, t: f32, width: u32, height: u32) -> Skeleton {
         let (width, height) = (width.max(MIN_SIZE), height.max(MIN_SIZE));

@@ -37,9 +37,27 @@ fn stops(c: Rgb, table: &[(f32, f32)]) -> Vec<GradientStop> {
 /// Replays `scene` onto a `width` x `height` image; `blank` fills a frame tiny-skia cannot
 /// allocate.
 pub(crate) fn paint_scene(scene: &Scene, width: u32, height: u32, blank: Rgb) -> RgbImage {
-    let Some(mut pixmap) = Pixmap::new(width, height) else {
+    let Some(pixmap) = replay(scene, width, height) else {
         return RgbImage::filled(width, height, blank);
     };
+    let mut data = Vec::with_capacity(width as usize * height as usize * 3);
+    for px in pixmap.data().chunks_exact(4) {
+        data.extend_from_slice(&px[..3]);
+    }
+    RgbImage::from_raw(width, height, data)
+}
+
+/// How much of each pixel `scene` covers (0..255, row-major): its alpha over nothing.
+pub(crate) fn coverage(scene: &Scene, width: u32, height: u32) -> Vec<u8> {
+    match replay(scene, width, height) {
+        Some(pixmap) => pixmap.data().chunks_exact(4).map(|px| px[3]).collect(),
+        None => vec![0; width as usize * height as usize],
+    }
+}
+
+/// `scene` painted over a transparent `width` x `height` pixmap (None: too large to allocate).
+fn replay(scene: &Scene, width: u32, height: u32) -> Option<Pixmap> {
+    let mut pixmap = Pixmap::new(width, height)?;
     let id = Transform::identity();
     for cmd in scene {
         match cmd {
@@ -128,11 +146,7 @@ pub(crate) fn paint_scene(scene: &Scene, width: u32, height: u32, blank: Rgb) ->
             }
         }
     }
-    let mut data = Vec::with_capacity(width as usize * height as usize * 3);
-    for px in pixmap.data().chunks_exact(4) {
-        data.extend_from_slice(&px[..3]);
-    }
-    RgbImage::from_raw(width, height, data)
+    Some(pixmap)
 }
 
 /// See [`Cmd::Print`].
