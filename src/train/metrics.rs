@@ -125,10 +125,16 @@ pub fn ssim(a: &Tensor, b: &Tensor) -> f64 {
     if size[2] < 11 || size[3] < 11 {
         return f64::NAN;
     }
-    let channels = size[1];
-    let x = Tensor::arange(11, (Kind::Float, a.device())) - 5.0;
+    ssim_map(a, b).mean(Kind::Float).double_value(&[])
+}
+
+/// The SSIM of every valid 11x11 window of two (N, C, H, W) batches in 0..1, differentiable:
+/// [`ssim`] scores with it, and training's SSIM term learns from it.
+pub fn ssim_map(a: &Tensor, b: &Tensor) -> Tensor {
+    let channels = a.size()[1];
+    let x = Tensor::arange(11, (a.kind(), a.device())) - 5.0;
     let g = (-(&x * &x) / (2.0 * 1.5 * 1.5)).exp();
-    let g = &g / g.sum(Kind::Float);
+    let g = &g / g.sum(a.kind());
     let window = g
         .unsqueeze(1)
         .matmul(&g.unsqueeze(0))
@@ -140,9 +146,8 @@ pub fn ssim(a: &Tensor, b: &Tensor) -> f64 {
     let var_b = blur(&(b * b)) - &mu_b * &mu_b;
     let cov = blur(&(a * b)) - &mu_a * &mu_b;
     let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
-    let map = ((&mu_a * &mu_b * 2.0 + c1) * (cov * 2.0 + c2))
-        / ((&mu_a * &mu_a + &mu_b * &mu_b + c1) * (var_a + var_b + c2));
-    map.mean(Kind::Float).double_value(&[])
+    ((&mu_a * &mu_b * 2.0 + c1) * (cov * 2.0 + c2))
+        / ((&mu_a * &mu_a + &mu_b * &mu_b + c1) * (var_a + var_b + c2))
 }
 
 #[cfg(test)]
@@ -169,6 +174,20 @@ mod tests {
             w.ssim < q.ssim && w.psnr < q.psnr && w.mse > q.mse,
             "{w:?} vs {q:?}"
         );
+    }
+
+    #[test]
+    fn a_step_down_the_ssim_terms_gradient_raises_ssim() {
+        tch::manual_seed(4);
+        let real = Tensor::rand([1, 3, 32, 32], (Kind::Float, Device::Cpu));
+        let noise = Tensor::randn([1, 3, 32, 32], (Kind::Float, Device::Cpu)) * 0.2;
+        let fake = (&real + noise).set_requires_grad(true);
+        let loss = -ssim_map(&fake, &real).mean(Kind::Float) + 1.0;
+        loss.backward();
+        let before = ssim(&fake.detach(), &real);
+        let stepped = fake.detach() - fake.grad() * 20.0;
+        let after = ssim(&stepped, &real);
+        assert!(after > before + 0.01, "SSIM {before:.4} -> {after:.4}");
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub struct PersonalizeConfig {
     /// Steps at constant learning rate before the linear decay to 0 starts.
     pub constant_steps: usize,
     pub l1_weight: f64,
+    /// Weight of (1 - SSIM) beside L1 (0: none), for the loss ablation.
+    #[serde(default)]
+    pub ssim_weight: f64,
     pub feature_matching_weight: f64,
     /// The paper's GAN terms (LSGAN and feature matching) and the discriminator's updates;
     /// without them a step is L1 alone. (Records written before this field trained with them.)
@@ -59,6 +62,7 @@ impl Default for PersonalizeConfig {
             beta1: 0.5,
             constant_steps: 10,
             l1_weight: 10.0,
+            ssim_weight: 0.0,
             feature_matching_weight: 10.0,
             adversarial: false,
             seed: 0,

@@ -133,9 +133,8 @@ pub fn step(
     let fake = generator.forward(&batch.condition);
     let Some((discriminator, disc_opt)) = critic else {
         let l1 = fake.l1_loss(real, Reduction::Mean);
-        scaled_step(scaled, || {
-            gen_opt.backward_step(&(&l1 * (config.l1_weight * groups)))
-        });
+        let loss = &l1 * (config.l1_weight * groups) + structure_loss(&fake, real, config) * groups;
+        scaled_step(scaled, || gen_opt.backward_step(&loss));
         let l1 = l1.detach();
         let values = Tensor::stack(&[&l1, &(&l1 * config.l1_weight), &l1.zeros_like()], 0);
         return StepLosses { values, fake };
@@ -166,11 +165,23 @@ pub fn step(
         }
     }
     let l1 = fake.l1_loss(real, Reduction::Mean);
-    let g_loss =
-        adv / scales + fm * (config.feature_matching_weight / scales) + &l1 * config.l1_weight;
+    let g_loss = adv / scales
+        + fm * (config.feature_matching_weight / scales)
+        + &l1 * config.l1_weight
+        + structure_loss(&fake, real, config);
     scaled_step(scaled, || gen_opt.backward_step(&g_loss));
     let values = Tensor::stack(&[l1.detach(), g_loss.detach(), d_loss.detach()], 0);
     StepLosses { values, fake }
+}
+
+/// The SSIM term: `ssim_weight` x (1 - mean SSIM) of the frames (in -1..1), or 0.
+fn structure_loss(fake: &Tensor, real: &Tensor, config: &PersonalizeConfig) -> Tensor {
+    if config.ssim_weight == 0.0 {
+        return Tensor::zeros([], (fake.kind(), fake.device()));
+    }
+    let unit = |t: &Tensor| (t + 1.0) / 2.0;
+    let similarity = super::metrics::ssim_map(&unit(fake), &unit(real)).mean(fake.kind());
+    (-similarity + 1.0) * config.ssim_weight
 }
 
 /// Refuses what the loop cannot run, before libtorch would.
@@ -189,6 +200,9 @@ fn check(
     }
     if config.batch == 0 {
         return setup("a batch of 0 frames".into());
+    }
+    if !(config.ssim_weight >= 0.0 && config.ssim_weight.is_finite()) {
+        return setup(format!("an SSIM weight of {}", config.ssim_weight));
     }
     if config.adversarial && (groups != 1 || trainee.discriminator.is_none()) {
         return setup(format!(

@@ -107,6 +107,9 @@ pub struct OptimArgs {
     /// it L1 alone, which personalizes better at K 5, T 20 (docs/RESULTS.md).
     #[arg(long)]
     gan: bool,
+    /// Also learn structure: add WEIGHT x (1 - SSIM) to the loss (L1 weighs 10).
+    #[arg(long, value_name = "WEIGHT", default_value_t = 0.0)]
+    ssim: f64,
     /// Seed of the random weights and of the order frames are drawn in: the same seed
     /// repeats a run.
     #[arg(long, default_value_t = 0)]
@@ -121,6 +124,7 @@ impl OptimArgs {
             batch: self.batch,
             lr: self.lr.unwrap_or(default_lr),
             adversarial: self.gan,
+            ssim_weight: self.ssim,
             seed: self.seed,
             ..PersonalizeConfig::default()
         }
