@@ -32,6 +32,7 @@ fn time_one(preset: &str, size: i64, device: Device, bf16: bool) -> Vec<f64> {
         skeletons: vec![Skeleton::none(); config.shots],
         people: vec![0; config.shots],
         plates: None,
+        masks: None,
     };
     (0..3)
         .map(|_| {

@@ -204,6 +204,7 @@ mod tests {
         let sources = Sources {
             frames: examples.frames.shallow_clone(),
             skeletons: examples.skeletons.clone(),
+            masks: None,
         };
         let meta = CheckpointMeta::new(arch, 64);
         checkpoint::save_with_sources(&with, &vs, Some(&sources), &meta).unwrap();

@@ -43,7 +43,11 @@ impl SourcePicker {
             .map(|i| tensor_image(&shots.frames.get(i)))
             .zip(shots.skeletons.iter().cloned())
             .collect();
-        let examples = Examples::new(InputFormat::JointMaps24, &frames)?.to_device(device);
+        let mut examples = Examples::new(InputFormat::JointMaps24, &frames)?;
+        if let Some(masks) = &shots.masks {
+            examples = examples.with_masks(masks.shallow_clone());
+        }
+        let examples = examples.to_device(device);
         let plate = examples.plates.as_ref().expect("joint maps give a plate");
         let prepared = tch::no_grad(|| {
             (0..examples.len() as i64)
@@ -53,6 +57,7 @@ impl SourcePicker {
                         &one(&examples.frames),
                         &one(&examples.poses),
                         &plate.to_kind(kind),
+                        examples.masks.as_ref().map(one).as_ref(),
                     )
                 })
                 .collect()

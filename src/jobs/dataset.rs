@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use tch::Tensor;
+
 use super::prepare::TargetInfo;
 use super::JobError;
 use crate::base::posefile::{self, PoseRecord};
@@ -85,9 +87,40 @@ impl PreparedTarget {
             .collect()
     }
 
-    /// Frames `indices` as examples for a generator reading `input`, on the CPU.
+    /// Frames `indices` as examples for a generator reading `input`, on the CPU, with their
+    /// person masks where the target has them and the input moves pixels.
     pub fn examples(&self, indices: &[usize], input: InputFormat) -> Result<Examples, JobError> {
-        Ok(Examples::new(input, &self.frames(indices)?)?)
+        let examples = Examples::new(input, &self.frames(indices)?)?;
+        if !self.info.masks || input != InputFormat::JointMaps24 {
+            return Ok(examples);
+        }
+        Ok(examples.with_masks(self.masks(indices)?))
+    }
+
+    /// The person masks of frames `indices`: (N, 1, S, S) in 0..1.
+    fn masks(&self, indices: &[usize]) -> Result<Tensor, JobError> {
+        let size = self.info.size;
+        let masks = indices
+            .iter()
+            .map(|&i| {
+                let path = TargetInfo::mask_path(&self.dir, i);
+                let mask = image::open(&path)
+                    .map_err(|e| JobError::Image {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    })?
+                    .into_luma8();
+                if mask.dimensions() != (size, size) {
+                    return Err(JobError::InvalidArgument(format!(
+                        "{} is not {size}x{size}",
+                        path.display()
+                    )));
+                }
+                let s = i64::from(size);
+                Ok(Tensor::from_slice(mask.as_raw()).view([1, s, s]))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Tensor::stack(&masks, 0).to_kind(tch::Kind::Float) / 255.0)
     }
 
     /// Refuses a target whose frames `arch` cannot take, saying how to prepare one it can.

@@ -118,6 +118,7 @@ impl PersonalizeJob {
         let sources = arch.needs_sources().then(|| checkpoint::Sources {
             frames: train.frames.to_device(tch::Device::Cpu),
             skeletons: train.skeletons.clone(),
+            masks: train.masks.as_ref().map(|m| m.to_device(tch::Device::Cpu)),
         });
         checkpoint::save_with_sources(&self.out, &m.gen_vs, sources.as_ref(), &meta)?;
         Ok(PersonalizeSummary {

@@ -37,6 +37,8 @@ const KNOWN_ARCHITECTURES: &str = "pose2im posewarp";
 const SOURCE_FRAMES: &str = "source.frames";
 /// Their skeletons (K, 33, 5): x, y, z, visibility, presence of each landmark.
 const SOURCE_LANDMARKS: &str = "source.landmarks";
+/// Where the person is in each (K, 1, S, S) in 0..1, when the target had masks.
+const SOURCE_MASKS: &str = "source.masks";
 
 /// Everything a checkpoint says about its weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,6 +131,8 @@ pub struct Sources {
     /// (K, 3, S, S) in -1..1.
     pub frames: Tensor,
     pub skeletons: Vec<Skeleton>,
+    /// (K, 1, S, S) in 0..1: the person's segmentation, when the target had one.
+    pub masks: Option<Tensor>,
 }
 
 /// Writes the generator's variables and, if given, the frames of its person, atomically.
@@ -150,6 +154,9 @@ pub fn save_with_sources(
         let landmarks = Tensor::from_slice(&values).view([k, NUM_LANDMARKS as i64, 5]);
         named.push((SOURCE_FRAMES.into(), sources.frames.shallow_clone()));
         named.push((SOURCE_LANDMARKS.into(), landmarks));
+        if let Some(masks) = &sources.masks {
+            named.push((SOURCE_MASKS.into(), masks.shallow_clone()));
+        }
     }
     write(path, named, meta)
 }
@@ -343,9 +350,22 @@ fn read_sources(file: &SafeTensors, resolution: u32) -> Result<Option<Sources>, 
                 .collect(),
         })
         .collect();
+    let masks = match file.tensor(SOURCE_MASKS) {
+        Err(_) => None,
+        Ok(m) if m.dtype() == Dtype::F32 && m.shape() == [k, 1, side, side] => {
+            Some(Tensor::from_slice(&f32_values(&m)).view([k as i64, 1, side as i64, side as i64]))
+        }
+        Ok(m) => {
+            return Err(format!(
+                "source masks {:?} do not fit {k} frames of {side} px",
+                m.shape()
+            ))
+        }
+    };
     Ok(Some(Sources {
         frames: Tensor::from_slice(&f32_values(&frames)).view(shape.as_slice()),
         skeletons,
+        masks,
     }))
 }
 

@@ -25,6 +25,9 @@ pub struct Examples {
     /// (P, 3, S, S): each person's room without the person, for poses encoded with limb
     /// masks ([`InputFormat::JointMaps24`]); None for other formats.
     pub plates: Option<Tensor>,
+    /// (N, 1, S, S) in 0..1: where the person is in each frame, from the pose model's
+    /// segmentation ([`Self::with_masks`]); None when not known.
+    pub masks: Option<Tensor>,
 }
 
 /// Why frames cannot become examples.
@@ -87,8 +90,8 @@ impl Examples {
         let images: Vec<Tensor> = frames.iter().map(|(i, _)| image_tensor(i)).collect();
         let (frames_t, poses) = (Tensor::stack(&images, 0), Tensor::stack(&poses, 0));
         let plates = (input == InputFormat::JointMaps24).then(|| {
-            let masks = poses.narrow(1, NUM_JOINTS as i64, NUM_LIMBS as i64);
-            background_plate(&frames_t, &masks).unsqueeze(0)
+            let person = limbs_of(&poses).amax([1i64].as_slice(), true);
+            background_plate(&frames_t, &person).unsqueeze(0)
         });
         Ok(Self {
             frames: frames_t,
@@ -96,7 +99,20 @@ impl Examples {
             skeletons: frames.iter().map(|(_, s)| s.clone()).collect(),
             people: vec![0; frames.len()],
             plates,
+            masks: None,
         })
+    }
+
+    /// These frames (of one person) with their person masks `masks` (N, 1, S, S) in 0..1,
+    /// which also rebuild the room's plate: the segmentation says where the person is better
+    /// than the limbs' masks, which miss hair and loose clothes.
+    pub fn with_masks(mut self, masks: Tensor) -> Self {
+        let masks = masks.to_device(self.frames.device());
+        if self.plates.is_some() {
+            self.plates = Some(background_plate(&self.frames, &masks).unsqueeze(0));
+        }
+        self.masks = Some(masks);
+        self
     }
 
     /// Several people's examples as one set (joint training).
@@ -111,12 +127,14 @@ impl Examples {
             first += part.plates.as_ref().map_or(1, |p| p.size()[0] as usize);
         }
         let plates: Option<Vec<&Tensor>> = parts.iter().map(|p| p.plates.as_ref()).collect();
+        let masks: Option<Vec<&Tensor>> = parts.iter().map(|p| p.masks.as_ref()).collect();
         Ok(Self {
             frames: Tensor::cat(&parts.iter().map(|p| &p.frames).collect::<Vec<_>>(), 0),
             poses: Tensor::cat(&parts.iter().map(|p| &p.poses).collect::<Vec<_>>(), 0),
             skeletons: parts.iter().flat_map(|p| p.skeletons.clone()).collect(),
             people,
             plates: plates.map(|p| Tensor::cat(&p, 0)),
+            masks: masks.map(|m| Tensor::cat(&m, 0)),
         })
     }
 
@@ -127,6 +145,7 @@ impl Examples {
             skeletons: self.skeletons.clone(),
             people: self.people.clone(),
             plates: self.plates.as_ref().map(|p| p.to_device(device)),
+            masks: self.masks.as_ref().map(|m| m.to_device(device)),
         }
     }
 
@@ -142,6 +161,7 @@ impl Examples {
                 .collect(),
             people: indices.iter().map(|&i| self.people[i as usize]).collect(),
             plates: self.plates.as_ref().map(Tensor::shallow_clone),
+            masks: self.masks.as_ref().map(|m| m.index_select(0, &index)),
         }
     }
 
@@ -190,6 +210,7 @@ impl Examples {
                 pose: picked.poses,
                 grids: Tensor::stack(&grids, 0),
                 background: plates.index_select(0, &owners),
+                person: picked.masks,
             }),
         }
     }
@@ -206,6 +227,11 @@ impl Examples {
     pub fn size(&self) -> u32 {
         self.frames.size().last().copied().unwrap_or(0) as u32
     }
+}
+
+/// The limb masks (N, L, S, S) of poses encoded as [`InputFormat::JointMaps24`].
+pub(crate) fn limbs_of(poses: &Tensor) -> Tensor {
+    poses.narrow(1, NUM_JOINTS as i64, NUM_LIMBS as i64)
 }
 
 /// Mean distance between the landmarks visible in both skeletons (their frames share one

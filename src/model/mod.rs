@@ -273,6 +273,9 @@ pub struct Source {
     /// (N, 3, S, S): the room without the person ([`posewarp::background_plate`] of the
     /// person's frames).
     pub background: Tensor,
+    /// (N, 1, S, S) in 0..1: where the person is in the source, from the pose model's
+    /// segmentation; None where it is not known (the limb masks alone then say).
+    pub person: Option<Tensor>,
 }
 
 impl Condition {
@@ -291,11 +294,13 @@ impl Condition {
                 let cat = |field: fn(&Source) -> &Tensor| {
                     Tensor::cat(&s.iter().map(|s| field(s)).collect::<Vec<_>>(), 1)
                 };
+                let people: Option<Vec<&Tensor>> = s.iter().map(|s| s.person.as_ref()).collect();
                 Source {
                     image: cat(|s| &s.image),
                     pose: cat(|s| &s.pose),
                     grids: cat(|s| &s.grids),
                     background: cat(|s| &s.background),
+                    person: people.map(|p| Tensor::cat(&p, 1)),
                 }
             }),
         }
@@ -311,6 +316,7 @@ impl Condition {
                 pose: move_(&s.pose),
                 grids: move_(&s.grids),
                 background: move_(&s.background),
+                person: s.person.as_ref().map(move_),
             }),
         }
     }

@@ -22,10 +22,11 @@ use serde::{Deserialize, Serialize};
 use tch::nn;
 use tch::{Device, Kind, Tensor};
 
+use super::examples::limbs_of;
 use super::unet::{UNet, UNetConfig};
 use super::{Batch, Condition};
 use crate::base::rng::SplitMix64;
-use crate::render::joints::{limb_transform, Joints, NUM_JOINTS, NUM_LIMBS};
+use crate::render::joints::{limb_transform, Joints, NUM_LIMBS};
 
 const LIMBS: i64 = NUM_LIMBS as i64;
 /// Keeps logs and divisions finite where a mask is zero.
@@ -133,16 +134,26 @@ impl Posewarp {
             .source
             .as_ref()
             .expect("Posewarp is conditioned on a source frame");
-        let prepared = self.prepare(&source.image, &source.pose, &source.background);
+        let prepared = self.prepare(
+            &source.image,
+            &source.pose,
+            &source.background,
+            source.person.as_ref(),
+        );
         self.render(&prepared, &source.grids, &condition.pose)
     }
 
     /// Steps 1 and 4 for source frames `image` (N, 3, S, S) in poses `pose` (N, C, S, S),
-    /// with the room's plates `background` (N, 3, S, S): their layers and filled backgrounds.
-    pub fn prepare(&self, image: &Tensor, pose: &Tensor, background: &Tensor) -> PreparedSource {
-        let prior = pose.narrow(1, NUM_JOINTS as i64, LIMBS);
-        let room = (-prior.amax([1i64].as_slice(), true) + 1.0).clamp(0.0, 1.0);
-        let log_prior = (Tensor::cat(&[&prior, &room], 1) + EPS).log();
+    /// with the room's plates `background` (N, 3, S, S) and, where known, where the person
+    /// is (`person`, N x 1 x S x S): their layers and filled backgrounds.
+    pub fn prepare(
+        &self,
+        image: &Tensor,
+        pose: &Tensor,
+        background: &Tensor,
+        person: Option<&Tensor>,
+    ) -> PreparedSource {
+        let log_prior = (layer_prior(&limbs_of(pose), person) + EPS).log();
         let logits = log_prior + self.mask.forward(&Tensor::cat(&[image, pose], 1));
         let masks = logits.softmax(1, Kind::Float);
         let limbs = masks.narrow(1, 0, LIMBS).unsqueeze(2);
@@ -189,6 +200,26 @@ impl Posewarp {
     }
 }
 
+/// What each pixel of a source frame is before the mask U-Net has its say: (N, L + 1, S, S),
+/// the L limbs then the room, from the limbs' soft masks (N, L, S, S). Without a
+/// segmentation each limb is its own mask and the room what no limb covers. With one
+/// (`person`, N x 1 x S x S) the person is what it says, shared among the limbs in
+/// proportion to their masks (each pixel goes mostly to its nearest bone), and the room is
+/// the rest: hair, loose clothes and the gaps between limbs move with the body.
+pub fn layer_prior(limbs: &Tensor, person: Option<&Tensor>) -> Tensor {
+    match person {
+        None => {
+            let room = (-limbs.amax([1i64].as_slice(), true) + 1.0).clamp(0.0, 1.0);
+            Tensor::cat(&[limbs, &room], 1)
+        }
+        Some(person) => {
+            let total = limbs.sum_dim_intlist([1i64].as_slice(), true, Kind::Float);
+            let share = limbs / total.clamp_min(1e-6);
+            Tensor::cat(&[share * person, -person + 1.0], 1)
+        }
+    }
+}
+
 /// `batch` with black bars drawn at the sides of each pair (its target, source and plate
 /// alike), each side barred on half the pairs, up to a third of the frame. A prepared real
 /// target is letterboxed wherever its square crop leaves the video; synthetic people never
@@ -218,6 +249,7 @@ pub(crate) fn letterboxed(mut batch: Batch, rng: &mut SplitMix64) -> Batch {
     if let Some(source) = batch.condition.source.as_mut() {
         source.image = bars(&source.image);
         source.background = bars(&source.background);
+        source.person = source.person.as_ref().map(|p| p * &keep);
     }
     batch
 }
@@ -246,19 +278,46 @@ pub fn limb_grids(from: &Joints, to: &Joints, size: u32, device: Device) -> Tens
     Tensor::stack(&grids, 0)
 }
 
-/// The room without the person, from frames (N, 3, S, S) of one person and their limb masks
-/// (N, L, S, S): each pixel the mean of the frames, each weighted by how far that pixel is
-/// from its person ((1 - mask)^4 of the strongest limb; a hard cut left smears where every
-/// frame had the person); where every frame has the person, the plain mean.
-pub fn background_plate(frames: &Tensor, limb_masks: &Tensor) -> Tensor {
-    let person = limb_masks.amax([1i64].as_slice(), true);
-    let weight = (-person + 1.0).pow_tensor_scalar(4.0);
+/// The room without the person, from frames (N, 3, S, S) of one person and where the
+/// person is in each (N, 1, S, S) in 0..1: each pixel the mean of the frames, each weighted
+/// by how far that pixel is from its person ((1 - person)^4 of the person grown by a 64th of
+/// the frame: a soft edge otherwise leaves the person's outline in the plate; a hard cut
+/// left smears). Where every frame has the person (one photo; someone who stays in place),
+/// the room around is spread in ([`fill_holes`]): the plain mean there left a ghost of the
+/// person behind the moved one, which the pose model then found.
+pub fn background_plate(frames: &Tensor, person: &Tensor) -> Tensor {
+    let reach = (frames.size()[3] / 64).max(1);
+    let grown = person.max_pool2d([2 * reach + 1; 2], [1, 1], [reach, reach], [1, 1], false);
+    let weight = (-grown + 1.0).pow_tensor_scalar(4.0);
     let total = weight.sum_dim_intlist([0i64].as_slice(), false, Kind::Float);
     let masked = (frames * &weight).sum_dim_intlist([0i64].as_slice(), false, Kind::Float)
         / total.clamp_min(EPS);
-    let mean = frames.mean_dim([0i64].as_slice(), false, Kind::Float);
-    let covered = total.clamp_max(EPS) / EPS;
-    &masked * &covered + mean * (-&covered + 1.0)
+    fill_holes(&masked, &total.clamp_max(1.0))
+}
+
+/// `image` (C, H, W) where it is `known` (1, H, W, in 0..1), and elsewhere what is known
+/// around, spread smoothly: push-pull over an image pyramid (each level the known-weighted
+/// mean of the one below, filled from the level above).
+pub fn fill_holes(image: &Tensor, known: &Tensor) -> Tensor {
+    let [_, h, w] = image.size()[..] else {
+        panic!("an image is (C, H, W)")
+    };
+    if h <= 1 && w <= 1 {
+        return image.shallow_clone();
+    }
+    let pool = |t: &Tensor| {
+        t.unsqueeze(0)
+            .avg_pool2d([2, 2], [2, 2], [0, 0], true, false, None)
+            .squeeze_dim(0)
+    };
+    let weight = pool(known);
+    let coarse = pool(&(image * known)) / weight.clamp_min(1e-6);
+    let filled = fill_holes(&coarse, &(weight * 4.0).clamp_max(1.0));
+    let up = filled
+        .unsqueeze(0)
+        .upsample_bilinear2d([h, w], false, None, None)
+        .squeeze_dim(0);
+    image * known + up * (-known + 1.0)
 }
 
 #[cfg(test)]
@@ -322,6 +381,7 @@ mod tests {
             &shots.frames.narrow(0, 0, 1),
             &shots.poses.narrow(0, 0, 1),
             plate,
+            None,
         );
         let outside = Tensor::full(
             [1, LIMBS, SIZE as i64, SIZE as i64, 2],
@@ -333,6 +393,88 @@ mod tests {
         // black-ish foreground, so it differs from the plate by about 1e-3 of values of size
         // 1; a limb moved in would change the pixels it covers by tenths or more.
         assert!(l1(&out, plate) < 1e-2, "{}", l1(&out, plate));
+    }
+
+    #[test]
+    fn a_segmentation_decides_what_is_the_person_and_the_limbs_share_it() {
+        let person = SyntheticPerson::random(7);
+        let shots = frames(&person, &[0.0]);
+        let limbs = limbs_of(&shots.poses);
+        let s = SIZE as i64;
+        // Say the person is the left half of the frame, whatever the limbs cover.
+        let left = Tensor::arange(s, (Kind::Float, Device::Cpu))
+            .lt(s / 2)
+            .to_kind(Kind::Float)
+            .view([1, 1, 1, s])
+            .expand([1, 1, s, s], false);
+        let prior = layer_prior(&limbs, Some(&left));
+        let person_part = prior
+            .narrow(1, 0, LIMBS)
+            .sum_dim_intlist(1, true, Kind::Float);
+        let room = prior.narrow(1, LIMBS, 1);
+        // Where some limb reaches, the limbs together are exactly the segmentation.
+        let reached = limbs.sum_dim_intlist(1, true, Kind::Float).gt(1e-5);
+        let gap = (&person_part - &left).abs().masked_select(&reached).max();
+        assert!(gap.double_value(&[]) < 1e-4, "{gap}");
+        assert!(room.allclose(&(-&left + 1.0), 0.0, 1e-6, false));
+        // Each pixel goes mostly to the limb whose mask is strongest there.
+        let strongest = limbs.argmax(1, false);
+        let share = prior.narrow(1, 0, LIMBS).argmax(1, false);
+        let inside = reached
+            .squeeze_dim(1)
+            .logical_and(&left.squeeze_dim(1).gt(0.5));
+        assert!(strongest
+            .masked_select(&inside)
+            .equal(&share.masked_select(&inside)));
+        // Without a segmentation each limb keeps its own mask.
+        let plain = layer_prior(&limbs, None);
+        assert!(plain.narrow(1, 0, LIMBS).equal(&limbs));
+    }
+
+    #[test]
+    fn the_plate_leaves_out_what_the_segmentation_calls_the_person() {
+        // Two frames of a grey room, each with a white square where the person stands: a
+        // plate from masks of exactly those squares has no white in it.
+        let s = SIZE as i64;
+        let room = Tensor::full([2, 3, s, s], -0.2, (Kind::Float, Device::Cpu));
+        let person = Tensor::zeros([2, 1, s, s], (Kind::Float, Device::Cpu));
+        let _ = person.get(0).narrow(1, 0, 20).narrow(2, 0, 20).fill_(1.0);
+        let _ = person.get(1).narrow(1, 30, 20).narrow(2, 30, 20).fill_(1.0);
+        let frames = &room * (-&person + 1.0) + &person;
+        let plate = background_plate(&frames, &person);
+        assert!(plate.allclose(&room.get(0), 0.0, 1e-4, false));
+    }
+
+    #[test]
+    fn a_room_seen_only_around_the_person_is_filled_from_around() {
+        // One frame: a left half at -0.5 and a right half at 0.5, with the person covering
+        // the middle. The plate there comes from the room beside it, not from the person.
+        let s = SIZE as i64;
+        let columns = Tensor::arange(s, (Kind::Float, Device::Cpu)).view([1, 1, 1, s]);
+        let room = (columns.ge(s / 2).to_kind(Kind::Float) - 0.5).expand([1, 3, s, s], false);
+        let person = columns
+            .ge(s / 2 - 8)
+            .logical_and(&columns.lt(s / 2 + 8))
+            .to_kind(Kind::Float)
+            .expand([1, 1, s, s], false);
+        let frame = &room * (-&person + 1.0) + &person; // the person is white
+        let plate = background_plate(&frame, &person);
+        let middle = plate.narrow(2, s / 2 - 8, 16);
+        let (low, high) = (
+            middle.min().double_value(&[]),
+            middle.max().double_value(&[]),
+        );
+        assert!(low >= -0.5 - 1e-4 && high <= 0.5 + 1e-4, "{low} .. {high}");
+        // Left of the middle it leans to the left half, right of it to the right half.
+        let at = |x: i64| plate.double_value(&[0, s / 2, x]);
+        assert!(at(s / 2 - 7) < 0.0 && at(s / 2 + 6) > 0.0);
+        // Where the room was seen, the plate is the room.
+        assert!(plate.narrow(2, 0, s / 2 - 10).allclose(
+            &room.get(0).narrow(2, 0, s / 2 - 10),
+            0.0,
+            1e-5,
+            false
+        ));
     }
 
     #[test]

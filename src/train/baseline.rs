@@ -12,7 +12,7 @@
 use tch::{Device, Kind, Tensor};
 
 pub use crate::model::examples::{nearest_shots, pose_distance};
-use crate::model::posewarp::{background_plate, limb_grids};
+use crate::model::posewarp::{background_plate, layer_prior, limb_grids};
 use crate::model::Examples;
 use crate::render::joints::{joints, limb_masks, Joints, NUM_LIMBS};
 use crate::Skeleton;
@@ -26,33 +26,42 @@ pub fn nearest_shot(shots: &Examples, wanted: &[Skeleton]) -> Tensor {
     shots.select(&picks).frames
 }
 
-/// The part warp's frames (N, 3, S, S) in -1..1 for the poses `wanted`, from `shots`.
+/// The part warp's frames (N, 3, S, S) in -1..1 for the poses `wanted`, from `shots`: the
+/// limbs cut as Posewarp's prior cuts them ([`layer_prior`]: by the shots' segmentation
+/// where they have one), moved, and laid over the shots' plate.
 pub fn part_warp(shots: &Examples, wanted: &[Skeleton]) -> Tensor {
     let size = shots.size();
     let device = shots.frames.device();
     let shot_joints: Vec<Joints> = shots.skeletons.iter().map(joints).collect();
-    let shot_masks: Vec<Tensor> = shot_joints
+    let limbs: Vec<Tensor> = shot_joints
         .iter()
         .map(|j| masks_tensor(j, size, device))
         .collect();
-    let plate = background_plate(&shots.frames, &Tensor::stack(&shot_masks, 0));
+    let prior = layer_prior(&Tensor::stack(&limbs, 0), shots.masks.as_ref());
+    let cut = prior.narrow(1, 0, NUM_LIMBS as i64);
+    let person = shots
+        .masks
+        .as_ref()
+        .map_or_else(|| cut.amax([1i64].as_slice(), true), Tensor::shallow_clone);
+    let plate = background_plate(&shots.frames, &person);
     let picks = nearest_shots(&shots.skeletons, wanted);
     let frames: Vec<Tensor> = wanted
         .iter()
         .zip(picks)
         .map(|(w, i)| {
+            let i = i as i64;
             let layers = Tensor::cat(
                 &[
                     shots
                         .frames
-                        .get(i as i64)
+                        .get(i)
                         .unsqueeze(0)
                         .expand([NUM_LIMBS as i64, 3, -1, -1], false),
-                    shot_masks[i].unsqueeze(1),
+                    cut.get(i).unsqueeze(1),
                 ],
                 1,
             );
-            let moved = move_limbs(&layers, &shot_joints[i], &joints(w), size);
+            let moved = move_limbs(&layers, &shot_joints[i as usize], &joints(w), size);
             let (colour, weight) = (moved.narrow(1, 0, 3), moved.narrow(1, 3, 1));
             let total = weight.sum_dim_intlist([0i64].as_slice(), false, Kind::Float);
             let alpha = total.clamp_max(1.0);

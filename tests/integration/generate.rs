@@ -235,6 +235,28 @@ fn read_back(
     (found, in_step, a_second_off)
 }
 
+/// The pose model's segmentation of frame `index` of the prepared target `dir` covers the
+/// person's torso and hips and leaves the top corners (the room, inside the crop's margin).
+fn check_person_mask(dir: &std::path::Path, index: usize) {
+    let mask = image::open(dir.join("masks").join(format!("{index:06}.png")))
+        .unwrap()
+        .into_luma8();
+    let records = metapix::base::posefile::read(&dir.join("poses.jsonl")).unwrap();
+    let skeleton = records[index].skeleton();
+    let at = |x: f32, y: f32| mask.get_pixel(x as u32, y as u32)[0];
+    let [l_shoulder, r_shoulder, l_hip, r_hip] = [11, 12, 23, 24].map(|i| &skeleton.landmarks[i]);
+    // The middle of the chest and of the hips, each the mean of two landmarks.
+    let chest = at(
+        (l_shoulder.x + r_shoulder.x) / 2.0,
+        (l_shoulder.y + r_shoulder.y) / 2.0 + 5.0,
+    );
+    let hips = at((l_hip.x + r_hip.x) / 2.0, (l_hip.y + r_hip.y) / 2.0);
+    let corners = [at(2.0, 2.0), at(mask.width() as f32 - 3.0, 2.0)];
+    println!("mask: chest {chest}, hips {hips}, top corners {corners:?} (of 255)");
+    assert!(chest > 200 && hips > 200, "chest {chest}, hips {hips}");
+    assert!(corners.iter().all(|&c| c < 25), "{corners:?}");
+}
+
 /// A real person (tfjs_pose_squats) personalized as Posewarp from five frames, performing
 /// a real dancer's motion: the pose model finds the person in the output, in the dancer's
 /// pose.
@@ -257,6 +279,7 @@ fn posewarp_moves_a_real_person_into_a_dancers_pose() {
         METAPIX_BIN,
         &["prepare", &target, "--out", &d("me"), "--size", "256", "-q"],
     ));
+    check_person_mask(&dir.path().join("me"), 20);
     let model = d("me.safetensors");
     let said = ok(run(
         METAPIX_BIN,
@@ -278,6 +301,13 @@ fn posewarp_moves_a_real_person_into_a_dancers_pose() {
     println!("{said}");
     let meta = metapix::model::checkpoint::read_meta(std::path::Path::new(&model)).unwrap();
     assert_eq!(meta.arch.name(), "posewarp");
+    // The checkpoint carries the five frames' masks for the stream to cut them with.
+    let bytes = std::fs::read(&model).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(
+        file.tensor("source.masks").unwrap().shape(),
+        [5, 1, 256, 256]
+    );
     let out = dir.path().join("out.mkv");
     ok(run(
         STREAM_BIN,

@@ -162,7 +162,12 @@ impl EvalJob {
                 if let Some(arch) = &arch {
                     target.check_fits(arch)?;
                 }
-                let input = arch.map_or(crate::model::InputFormat::PartMaps18, |a| a.input());
+                // The part warp cuts limbs as Posewarp does, from the same examples.
+                let input = match (&arch, method) {
+                    (Some(arch), _) => arch.input(),
+                    (None, Method::PartWarp) => crate::model::InputFormat::JointMaps24,
+                    (None, _) => crate::model::InputFormat::PartMaps18,
+                };
                 let test = self.test_set(&target, i, input, device)?;
                 for &k in &self.shots {
                     let train = target

@@ -46,6 +46,7 @@ fn random_examples(n: i64) -> Examples {
         skeletons: vec![Skeleton::none(); n as usize],
         people: vec![0; n as usize],
         plates: None,
+        masks: None,
     }
 }
 
