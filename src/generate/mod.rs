@@ -105,6 +105,11 @@ impl FrameGenerator {
         self.meta.resolution
     }
 
+    /// How often the stream has changed which of the person's frames it moves (Posewarp).
+    pub fn source_switches(&self) -> u64 {
+        self.sources.as_ref().map_or(0, |s| s.switches)
+    }
+
     /// `skeleton` (driving-frame pixels, in a `width` x `height` frame) mapped into the
     /// target's frame, with the driving statistics refined as the stream goes on.
     pub fn normalize(&mut self, skeleton: &Skeleton, frame_size: (u32, u32)) -> Skeleton {
@@ -182,6 +187,45 @@ mod tests {
         }
     }
 
+    /// Streams `person`'s dance (4 s at 30 fps, 64 px) through the Posewarp checkpoint
+    /// `model`, switches fading over `fade` frames: the largest change from one output frame
+    /// to the next at a switch, over the median change, and how many switches there were.
+    fn switch_jumps(
+        model: &std::path::Path,
+        person: &crate::synth::SyntheticPerson,
+        fade: u32,
+    ) -> (f64, u64) {
+        let mut g = FrameGenerator::load(&ModelChoice::File(model.into()), Device::Cpu).unwrap();
+        g.sources.as_mut().unwrap().fade_frames = fade;
+        let (mut previous, mut changes, mut at_switch): (Option<RgbImage>, Vec<f64>, Vec<f64>) =
+            (None, Vec::new(), Vec::new());
+        for i in 0..120 {
+            let before = g.source_switches();
+            let image = g
+                .generate(&person.skeleton(i as f32 / 30.0, 64, 64))
+                .unwrap();
+            if let Some(p) = &previous {
+                let change = image
+                    .data
+                    .iter()
+                    .zip(&p.data)
+                    .map(|(&x, &y)| (f64::from(x) - f64::from(y)).abs())
+                    .sum::<f64>()
+                    / image.data.len() as f64;
+                changes.push(change);
+                if g.source_switches() > before {
+                    at_switch.push(change);
+                }
+            }
+            previous = Some(image);
+        }
+        let mut sorted = changes.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted[sorted.len() / 2].max(1e-9);
+        let worst = at_switch.iter().copied().fold(0.0, f64::max);
+        (worst / median, g.source_switches())
+    }
+
     #[test]
     fn a_personalized_posewarp_streams_from_the_frames_it_carries() {
         use crate::model::checkpoint::Sources;
@@ -210,7 +254,7 @@ mod tests {
         checkpoint::save_with_sources(&with, &vs, Some(&sources), &meta).unwrap();
         checkpoint::save_with_sources(&without, &vs, None, &meta).unwrap();
 
-        let mut g = FrameGenerator::load(&ModelChoice::File(with), Device::Cpu).unwrap();
+        let mut g = FrameGenerator::load(&ModelChoice::File(with.clone()), Device::Cpu).unwrap();
         let (truth, pose) = person.render(2.6, 64, 64);
         let image = g.generate(&pose).unwrap();
         assert_eq!((image.width, image.height), (64, 64));
@@ -225,6 +269,19 @@ mod tests {
         };
         let empty = g.generate(&Skeleton::none()).unwrap();
         assert!(l1(&image) < l1(&empty), "{} vs {}", l1(&image), l1(&empty));
+
+        // A dance driven frame by frame at 30 fps: switching source cross-fades.
+        let (cut, cut_switches) = switch_jumps(&with, &person, 0);
+        let (faded, switches) = switch_jumps(&with, &person, 4);
+        println!(
+            "{switches} switches in 120 frames: the frame after a switch changes {cut:.2}x the \
+             median frame-to-frame change when cut, {faded:.2}x when cross-faded"
+        );
+        assert!(
+            switches >= 2 && switches == cut_switches,
+            "{switches} switches"
+        );
+        assert!(faded < 0.7 * cut, "faded {faded:.2}x against cut {cut:.2}x");
 
         let err = FrameGenerator::load(&ModelChoice::File(without.clone()), Device::Cpu)
             .err()

@@ -4,7 +4,9 @@
 //! The nearest frame in pose is the best source, but driving poses hover between two
 //! frames: switching on every small move would flicker between their lighting and
 //! clothes folds. The current source is kept until another is clearly nearer
-//! ([`SWITCH_MARGIN`]).
+//! ([`SWITCH_MARGIN`]), and a switch cross-fades from the old source's rendering to the new
+//! one's over [`FADE_FRAMES`] frames, so that what differs between them (lighting, folds,
+//! where the mask cut) does not pop.
 
 use tch::{Device, Kind, Tensor};
 
@@ -19,12 +21,21 @@ use crate::Skeleton;
 /// Another frame takes over when it is this much nearer (its distance over the current
 /// one's) to the driving pose.
 const SWITCH_MARGIN: f64 = 0.8;
+/// Frames a switch of source takes: each renders both sources (an eighth of a second at
+/// 30 fps; four extra renders per switch).
+const FADE_FRAMES: u32 = 4;
 
 pub(super) struct SourcePicker {
     skeletons: Vec<Skeleton>,
     joints: Vec<Joints>,
     prepared: Vec<PreparedSource>,
     current: usize,
+    /// The source being faded out, and how many frames of the fade are left.
+    fading: Option<(usize, u32)>,
+    /// Frames a switch takes ([`FADE_FRAMES`]; 0 cuts).
+    pub(super) fade_frames: u32,
+    /// How often the source has changed.
+    pub(super) switches: u64,
     size: u32,
     device: Device,
     kind: Kind,
@@ -67,6 +78,9 @@ impl SourcePicker {
             skeletons: examples.skeletons,
             prepared,
             current: 0,
+            fading: None,
+            fade_frames: FADE_FRAMES,
+            switches: 0,
             size,
             device,
             kind,
@@ -81,7 +95,9 @@ impl SourcePicker {
             .unwrap_or(0);
         let current = distance(&self.skeletons[self.current]);
         if distance(&self.skeletons[nearest]) < SWITCH_MARGIN * current {
+            self.fading = (self.fade_frames > 0).then_some((self.current, self.fade_frames));
             self.current = nearest;
+            self.switches += 1;
         }
         self.current
     }
@@ -94,10 +110,21 @@ impl SourcePicker {
         pose: &Tensor,
     ) -> Tensor {
         let i = self.pick(skeleton);
+        let pose = pose.to_device(self.device).to_kind(self.kind);
+        let now = self.moved(generator, i, skeleton, &pose);
+        let Some((old, left)) = self.fading else {
+            return now;
+        };
+        self.fading = (left > 1).then_some((old, left - 1));
+        let weight = f64::from(left) / f64::from(self.fade_frames + 1);
+        self.moved(generator, old, skeleton, &pose) * weight + now * (1.0 - weight)
+    }
+
+    /// Source `i` moved into `skeleton`.
+    fn moved(&self, generator: &Posewarp, i: usize, skeleton: &Skeleton, pose: &Tensor) -> Tensor {
         let grids = limb_grids(&self.joints[i], &joints(skeleton), self.size, self.device)
             .unsqueeze(0)
             .to_kind(self.kind);
-        let pose = pose.to_device(self.device).to_kind(self.kind);
-        generator.render(&self.prepared[i], &grids, &pose)
+        generator.render(&self.prepared[i], &grids, pose)
     }
 }
