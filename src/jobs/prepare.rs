@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::JobError;
 use crate::base::posefile::{PoseRecord, PoseWriter};
 use crate::jobs::progress::Progress;
-use crate::pose::{PersonMask, PoseConfig, PoseEstimator};
+use crate::pose::{PersonMask, PoseConfig, PoseEstimator, RotatedRect};
 use crate::render::normalize::NormStats;
 use crate::render::{crop_resampled, PanelFit};
 use crate::stream::{open_input, InputSpec};
@@ -182,11 +182,12 @@ impl PrepareJob {
         };
         let mut estimator = PoseEstimator::new(&config)?;
         let mut skeletons: Vec<(Skeleton, Duration)> = Vec::new();
-        let mut masks: Vec<Option<PersonMask>> = Vec::new();
+        // Each frame's ROI, not its mask: the second pass runs the landmark model there again.
+        let mut rois: Vec<Option<RotatedRect>> = Vec::new();
         progress.set_total(None);
         self.for_each_frame(&frames, &stop, &mut |_, image, t| {
             skeletons.push((estimator.process(image, t)?, t));
-            masks.push(estimator.person_mask().cloned());
+            rois.push(estimator.last_roi());
             progress.update(skeletons.len() as u64);
             Ok(())
         })?;
@@ -199,7 +200,11 @@ impl PrepareJob {
                 return Ok(()); // counted below
             }
             writer.write_frame(i, image)?;
-            writer.write_mask(i, masks[i].as_ref())
+            let mask = match &rois[i] {
+                Some(roi) => estimator.person_mask_at(image, roi)?,
+                None => None,
+            };
+            writer.write_mask(i, mask.as_ref())
         })?;
         if written != skeletons.len() {
             return Err(JobError::InvalidArgument(format!(

@@ -48,7 +48,7 @@ pub struct PoseConfig {
     pub static_images: bool,
     /// One-Euro smoothing of the output landmarks; None passes them through raw.
     pub smoothing: Option<OneEuroParams>,
-    /// Keep the person's segmentation of each frame ([`PoseEstimator::person_mask`]).
+    /// Run the landmark model's segmentation too ([`PoseEstimator::person_mask_at`]).
     pub segmentation: bool,
 }
 
@@ -77,8 +77,8 @@ pub struct PoseEstimator {
     aux_smoother: LandmarkSmoother,
     output_smoother: Option<LandmarkSmoother>,
     detector_runs: u64,
-    /// The last frame's segmentation, when asked for and a person was found.
-    mask: Option<PersonMask>,
+    /// Where the landmark model looked in the last frame, when a person was found.
+    last_roi: Option<RotatedRect>,
 }
 
 impl PoseEstimator {
@@ -99,7 +99,7 @@ impl PoseEstimator {
                 .smoothing
                 .map(|p| LandmarkSmoother::new(p).with_visibility(AUX_VISIBILITY_ALPHA)),
             detector_runs: 0,
-            mask: None,
+            last_roi: None,
         })
     }
 
@@ -126,12 +126,12 @@ impl PoseEstimator {
                 }
             }
         };
-        let mut result = self.landmarks.run(image, &roi)?;
+        let result = self.landmarks.run(image, &roi)?;
         if result.presence <= self.config.min_tracking {
             return Ok(self.lost());
         }
         self.next_roi = Some(self.track(&result, timestamp));
-        self.mask = result.mask.take();
+        self.last_roi = Some(roi);
         let mut landmarks = result.landmarks;
         if let Some(smoother) = &mut self.output_smoother {
             let [c, s] = result.aux;
@@ -151,10 +151,22 @@ impl PoseEstimator {
         self.detector_runs
     }
 
-    /// Where the person is in the last frame processed: with
-    /// [`PoseConfig::segmentation`] on and a person found, else None.
-    pub fn person_mask(&self) -> Option<&PersonMask> {
-        self.mask.as_ref()
+    /// Where the landmark model looked in the last frame processed, when it found a person:
+    /// running it there again gives the same landmarks and segmentation
+    /// ([`Self::person_mask_at`]).
+    pub fn last_roi(&self) -> Option<RotatedRect> {
+        self.last_roi
+    }
+
+    /// The segmentation of `roi` in `image`, as [`Self::process`] found it there (needs
+    /// [`PoseConfig::segmentation`]). For a second pass over a video that keeps only each
+    /// frame's ROI from the first: a mask per frame is 64 KB.
+    pub fn person_mask_at(
+        &mut self,
+        image: &RgbImage,
+        roi: &RotatedRect,
+    ) -> Result<Option<PersonMask>, PoseError> {
+        Ok(self.landmarks.run(image, roi)?.mask)
     }
 
     /// Mutable access to the two models, for benchmarks that time them separately.
@@ -173,7 +185,7 @@ impl PoseEstimator {
 
     fn lost(&mut self) -> Skeleton {
         self.next_roi = None;
-        self.mask = None;
+        self.last_roi = None;
         self.aux_smoother.reset();
         if let Some(s) = &mut self.output_smoother {
             s.reset();
