@@ -14,7 +14,7 @@ use super::JobError;
 use crate::model::checkpoint::{self, CheckpointMeta};
 use crate::model::device::{self, DeviceChoice};
 use crate::model::{Examples, Generator};
-use crate::train::{data, personalize, Init, PersonalizeConfig, Task};
+use crate::train::{data, personalize, Init, Loss, PersonalizeConfig, Task};
 
 /// Held-out frames scored at most (spread over the last 15%).
 const MAX_TEST_FRAMES: usize = 16;
@@ -25,8 +25,10 @@ pub struct PersonalizeJob {
     pub out: PathBuf,
     pub init: Init,
     pub device: DeviceChoice,
-    /// K, T, batch, optimizer; its seed also draws random weights.
+    /// K, T, batch, optimizer; its seed also draws random weights. Its `adversarial` is
+    /// set from `loss` once the init's architecture is known.
     pub config: PersonalizeConfig,
+    pub loss: Loss,
 }
 
 /// What a personalization did.
@@ -87,13 +89,17 @@ impl PersonalizeJob {
         // One frame of a person gives Posewarp no pair to learn from, only the frame moved
         // onto itself: training on that taught it to stop moving limbs (iPER still, K 1:
         // PCK@0.1 0.77 before 20 steps, 0.54 after; docs/RESULTS.md). It is used as it is.
-        let config = if arch.needs_sources() && shots.len() == 1 && self.config.steps > 0 {
+        let config = PersonalizeConfig {
+            adversarial: self.loss.adversarial(&arch),
+            ..self.config
+        };
+        let config = if arch.needs_sources() && shots.len() == 1 && config.steps > 0 {
             tracing::warn!(
                 "one frame: posewarp has no pair of frames to learn from; no steps taken"
             );
-            self.config.with_steps(0)
+            config.with_steps(0)
         } else {
-            self.config
+            config
         };
         personalize(m.trainee(), &[task], &config, &m.rates, &mut |_| {
             ControlFlow::Continue(())

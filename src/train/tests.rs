@@ -240,3 +240,12 @@ fn posewarp_personalizes_on_pairs_of_the_shots() {
         after.0
     );
 }
+
+#[test]
+fn posewarp_personalizes_with_the_gan_terms_unless_told_and_pose2im_without() {
+    let (posewarp, pose2im) = (ArchConfig::posewarp(Preset::Lite), lite());
+    assert!(Loss::ByArch.adversarial(&posewarp));
+    assert!(!Loss::ByArch.adversarial(&pose2im));
+    assert!(!Loss::L1.adversarial(&posewarp));
+    assert!(Loss::Gan.adversarial(&pose2im));
+}

@@ -10,7 +10,7 @@ use metapix::jobs::personalize::PersonalizeJob;
 use metapix::model::{ArchConfig, Preset};
 use metapix::pose::PoseConfig;
 use metapix::train::reptile::ReptileConfig;
-use metapix::train::{Init, PersonalizeConfig};
+use metapix::train::{Init, Loss, PersonalizeConfig};
 
 use crate::cli::{self, DeviceArg};
 
@@ -103,10 +103,14 @@ pub struct OptimArgs {
     lr: Option<f64>,
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     device: DeviceArg,
-    /// Add the paper's GAN and feature-matching terms (and train the discriminator); without
-    /// it L1 alone, which personalizes better at K 5, T 20 (docs/RESULTS.md).
-    #[arg(long)]
+    /// Add the paper's GAN and feature-matching terms (and train the discriminator).
+    /// Personalization (personalize, eval) takes them for Posewarp and not for Pose2Im
+    /// unless told (docs/RESULTS.md); pretrain and meta-train only with this.
+    #[arg(long, conflicts_with = "l1")]
     gan: bool,
+    /// L1 alone (with --ssim, SSIM too), for Posewarp's personalization as well.
+    #[arg(long)]
+    l1: bool,
     /// Also learn structure: add WEIGHT x (1 - SSIM) to the loss (L1 weighs 10).
     #[arg(long, value_name = "WEIGHT", default_value_t = 0.0)]
     ssim: f64,
@@ -117,6 +121,15 @@ pub struct OptimArgs {
 }
 
 impl OptimArgs {
+    /// Personalization's loss: as the flags say, else each generator's own.
+    fn loss(&self) -> Loss {
+        match (self.gan, self.l1) {
+            (true, _) => Loss::Gan,
+            (_, true) => Loss::L1,
+            _ => Loss::ByArch,
+        }
+    }
+
     /// A schedule of `steps` steps with these settings (the paper's constant-then-linear
     /// learning rate); without --lr, `default_lr`.
     fn schedule(&self, steps: usize, default_lr: f64) -> PersonalizeConfig {
@@ -197,6 +210,7 @@ impl PersonalizeArgs {
             init,
             device: self.optim.device.into(),
             config,
+            loss: self.optim.loss(),
         };
         let s = job.run()?;
         eprintln!(
@@ -430,6 +444,7 @@ impl EvalArgs {
             shots: self.shots.clone(),
             steps: self.steps.clone(),
             config: self.optim.schedule(0, PersonalizeConfig::default().lr),
+            loss: self.optim.loss(),
             test_frames: self.test_frames,
             device: self.optim.device.into(),
             test_on: self.test_on.clone(),

@@ -30,7 +30,7 @@ use crate::model::Examples;
 use crate::pose::{PoseConfig, PoseEstimator};
 use crate::train::baseline::{nearest_shot, part_warp};
 use crate::train::metrics::{person_box, person_quality, quality, Quality};
-use crate::train::{personalize, Init, Models, PersonalizeConfig, Task};
+use crate::train::{personalize, Init, Loss, Models, PersonalizeConfig, Task};
 use crate::Skeleton;
 use records::RecordLog;
 use table::mean_std;
@@ -58,8 +58,9 @@ pub struct EvalJob {
     pub shots: Vec<usize>,
     pub steps: Vec<usize>,
     /// Batch and optimizer of the personalization (K and T come from the lists); its seed
-    /// draws random inits and the frame order.
+    /// draws random inits and the frame order. Its `adversarial` is set per init from `loss`.
     pub config: PersonalizeConfig,
+    pub loss: Loss,
     /// Held-out frames scored per person at most.
     pub test_frames: usize,
     pub device: DeviceChoice,
@@ -109,7 +110,8 @@ impl EvalJob {
     fn settings(&self) -> serde_json::Value {
         json!({
             "batch": self.config.batch, "lr": self.config.lr, "beta1": self.config.beta1,
-            "adversarial": self.config.adversarial, "l1_weight": self.config.l1_weight,
+            "loss": self.loss, "ssim_weight": self.config.ssim_weight,
+            "l1_weight": self.config.l1_weight,
             "feature_matching_weight": self.config.feature_matching_weight,
             "seed": self.config.seed, "test_frames": self.test_frames,
             "pck": self.pose.is_some(), "test_on": self.test_on,
@@ -299,6 +301,7 @@ impl EvalJob {
         let m = base.copy().map_err(crate::train::TrainError::from)?;
         let config = PersonalizeConfig {
             shots: k,
+            adversarial: self.loss.adversarial(&base.generator.arch()),
             ..self.config.with_steps(t)
         };
         let task = Task {
