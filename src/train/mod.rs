@@ -79,8 +79,8 @@ fn yes() -> bool {
 #[serde(rename_all = "kebab-case")]
 pub enum Loss {
     /// The generator's own: for Posewarp L1 with the paper's GAN and feature-matching terms
-    /// (at K 5, T 20 they add 0.35 dB in the person's region on the real targets and match
-    /// L1 on the synthetic validation people; docs/RESULTS.md), for Pose2Im L1 alone (the
+    /// (at K 5, T 20 they add 0.35 dB in the person's region on the real targets and 0.19
+    /// dB on the synthetic validation people; docs/RESULTS.md), for Pose2Im L1 alone (the
     /// GAN terms cost it about 1 dB).
     #[default]
     ByArch,
