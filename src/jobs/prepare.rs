@@ -177,7 +177,6 @@ impl PrepareJob {
         let still = matches!(frames, Frames::Images(_));
         let config = PoseConfig {
             static_images: still,
-            segmentation: true,
             ..self.pose.clone()
         };
         let mut estimator = PoseEstimator::new(&config)?;

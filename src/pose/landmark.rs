@@ -38,7 +38,7 @@ pub struct LandmarkResult {
     pub landmarks: Vec<Landmark>,
     /// The two auxiliary landmarks used for tracking.
     pub aux: [Landmark; 2],
-    /// Where the person is in the ROI, when asked for ([`LandmarkModel::with_segmentation`]).
+    /// Where the person is in the ROI, from [`LandmarkModel::run_segmented`].
     pub mask: Option<PersonMask>,
 }
 
@@ -47,7 +47,6 @@ pub struct LandmarkModel {
     session: Session,
     warp: Warp,
     input: Vec<f32>,
-    segmentation: bool,
 }
 
 impl LandmarkModel {
@@ -57,15 +56,7 @@ impl LandmarkModel {
             session: session::open(path, threads)?,
             input: vec![0.0; warp.tensor_len()],
             warp,
-            segmentation: false,
         })
-    }
-
-    /// Also keep the person's segmentation (`Identity_2`) in each result. Off by default:
-    /// the stream has no use for it.
-    pub fn with_segmentation(mut self, on: bool) -> Self {
-        self.segmentation = on;
-        self
     }
 
     /// Runs the model on `roi` of `image`.
@@ -73,6 +64,25 @@ impl LandmarkModel {
         &mut self,
         image: &RgbImage,
         roi: &RotatedRect,
+    ) -> Result<LandmarkResult, PoseError> {
+        self.infer(image, roi, false)
+    }
+
+    /// [`Self::run`], keeping the person's segmentation (`Identity_2`) too: a 256x256 mask
+    /// the stream has no use for, so only this asks for it.
+    pub fn run_segmented(
+        &mut self,
+        image: &RgbImage,
+        roi: &RotatedRect,
+    ) -> Result<LandmarkResult, PoseError> {
+        self.infer(image, roi, true)
+    }
+
+    fn infer(
+        &mut self,
+        image: &RgbImage,
+        roi: &RotatedRect,
+        segmentation: bool,
     ) -> Result<LandmarkResult, PoseError> {
         const MODEL: &str = "pose landmark model";
         self.warp.sample(image, roi, &mut self.input);
@@ -88,7 +98,7 @@ impl LandmarkModel {
         let hm = HEATMAP_SIZE as i64;
         let heatmap =
             session::output(&outputs, MODEL, "Identity_3", &[1, hm, hm, NUM_ROWS as i64])?;
-        let mask = if self.segmentation {
+        let mask = if segmentation {
             let side = INPUT_SIZE as i64;
             let logits = session::output(&outputs, MODEL, "Identity_2", &[1, side, side, 1])?;
             Some(PersonMask::from_logits(logits, INPUT_SIZE, *roi))

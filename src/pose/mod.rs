@@ -48,8 +48,6 @@ pub struct PoseConfig {
     pub static_images: bool,
     /// One-Euro smoothing of the output landmarks; None passes them through raw.
     pub smoothing: Option<OneEuroParams>,
-    /// Run the landmark model's segmentation too ([`PoseEstimator::person_mask_at`]).
-    pub segmentation: bool,
 }
 
 impl Default for PoseConfig {
@@ -62,7 +60,6 @@ impl Default for PoseConfig {
             min_tracking: 0.5,
             static_images: false,
             smoothing: Some(OneEuroParams::MEDIAPIPE_LANDMARKS),
-            segmentation: false,
         }
     }
 }
@@ -89,8 +86,7 @@ impl PoseEstimator {
         let landmark_path = crate::pose::assets::model_file(&dir, landmark::LANDMARK_FILE)?;
         Ok(Self {
             detector: Detector::new(&detector_path, config.threads, config.min_detection)?,
-            landmarks: LandmarkModel::new(&landmark_path, config.threads)?
-                .with_segmentation(config.segmentation),
+            landmarks: LandmarkModel::new(&landmark_path, config.threads)?,
             config: config.clone(),
             next_roi: None,
             aux_smoother: LandmarkSmoother::new(OneEuroParams::MEDIAPIPE_ROI)
@@ -158,15 +154,15 @@ impl PoseEstimator {
         self.last_roi
     }
 
-    /// The segmentation of `roi` in `image`, as [`Self::process`] found it there (needs
-    /// [`PoseConfig::segmentation`]). For a second pass over a video that keeps only each
-    /// frame's ROI from the first: a mask per frame is 64 KB.
+    /// The segmentation of `roi` in `image`, as [`Self::process`] would have found it there.
+    /// For a second pass over a video that keeps only each frame's ROI from the first: a
+    /// mask per frame is 64 KB.
     pub fn person_mask_at(
         &mut self,
         image: &RgbImage,
         roi: &RotatedRect,
     ) -> Result<Option<PersonMask>, PoseError> {
-        Ok(self.landmarks.run(image, roi)?.mask)
+        Ok(self.landmarks.run_segmented(image, roi)?.mask)
     }
 
     /// Mutable access to the two models, for benchmarks that time them separately.
