@@ -10,9 +10,7 @@ B=target/release
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 "$B/metapix" synth --out "$W" --identities 1 --seconds 10 --size 512x512 -q
-"$B/metapix" synth --out "$W/targets" --identities 2 --seconds 4 --fps 15 --size 256x256 --seed 7 --prepared -q
-"$B/metapix" personalize "$W/targets/identity-001" --arch posewarp --shots 5 --steps 0 --device cpu \
-  --out "$W/pw.safetensors" 2>/dev/null
+scripts/bench-posewarp-model.sh "$B" "$W" "$W/pw.safetensors"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| round | generator | view | frames | fps | pose p50/p95 ms | generate p50/p95 ms | render p50/p95 ms | end-to-end p50/p95 ms |"

@@ -15,11 +15,9 @@ DATA=${METAPIX_DATA:-../shared/data}
 INPUTS=("$WORK/identity-000.mp4")
 [ -f "$DATA/real/driving/unianimate_source_video.mp4" ] && INPUTS+=("$DATA/real/driving/unianimate_source_video.mp4")
 
-# Posewarp lite, personalized on a synthetic person (5 shots; no steps: the weights do not
-# change the time), for the rows beside the default avatar (Pose2Im lite).
-"$BIN/metapix" synth --out "$WORK/targets" --identities 2 --seconds 4 --fps 15 --size 256x256 --seed 7 --prepared -q
-"$BIN/metapix" personalize "$WORK/targets/identity-001" --arch posewarp --shots 5 --steps 0 --device cpu \
-  --out "$WORK/posewarp.safetensors" 2>/dev/null
+# Posewarp lite, personalized on a synthetic person, for the rows beside the default avatar
+# (Pose2Im lite).
+scripts/bench-posewarp-model.sh "$BIN" "$WORK" "$WORK/posewarp.safetensors"
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo
