@@ -137,9 +137,37 @@ impl FrameGenerator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::base::skeleton::NUM_LANDMARKS;
     use crate::model::device::{self, DeviceChoice};
     use crate::model::{ArchConfig, CheckpointMeta, Preset};
+
+    /// A checkpoint of untrained weights of `arch` at 64 px in `dir`; a Posewarp one carries
+    /// three frames of `person`.
+    fn untrained(
+        arch: ArchConfig,
+        person: &crate::synth::SyntheticPerson,
+        dir: &std::path::Path,
+    ) -> std::path::PathBuf {
+        use crate::model::checkpoint::Sources;
+        use crate::model::{Examples, InputFormat};
+        let path = dir.join(format!("{}.safetensors", arch.name()));
+        let vs = VarStore::new(Device::Cpu);
+        let _model = Generator::new(&vs.root(), &arch);
+        let sources = (arch.input() == InputFormat::JointMaps24).then(|| {
+            let shots: Vec<_> = [0.0, 1.0, 2.0]
+                .iter()
+                .map(|&t| person.render(t, 64, 64))
+                .collect();
+            let examples = Examples::new(InputFormat::JointMaps24, &shots).unwrap();
+            Sources {
+                frames: examples.frames.shallow_clone(),
+                skeletons: examples.skeletons.clone(),
+                masks: None,
+            }
+        });
+        let meta = CheckpointMeta::new(arch, 64);
+        checkpoint::save_with_sources(&path, &vs, sources.as_ref(), &meta).unwrap();
+        path
+    }
 
     #[test]
     fn generates_frames_of_the_checkpoint_resolution_on_every_device() {
@@ -148,42 +176,46 @@ mod tests {
         if let Ok(gpu @ Device::Cuda(_)) = device::select(DeviceChoice::Auto) {
             devices.push(gpu);
         }
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("g.safetensors");
-        let vs = VarStore::new(Device::Cpu);
-        let arch = ArchConfig::pose2im(Preset::Lite);
-        let _model = Generator::new(&vs.root(), &arch);
-        checkpoint::save(&path, &vs, &CheckpointMeta::new(arch, 64)).unwrap();
-        let points: [[f32; 2]; NUM_LANDMARKS] =
-            std::array::from_fn(|i| [10.0 + i as f32, 5.0 + 1.5 * i as f32]);
-        let skeleton = Skeleton::from_points(&points);
         println!("generating on {devices:?}");
-        let mut outputs = Vec::new();
-        for device in devices {
-            let mut g = FrameGenerator::load(&ModelChoice::File(path.clone()), device).unwrap();
-            let target = g.normalize(&skeleton, (64, 64));
-            let image = g.generate(&target).unwrap();
-            assert_eq!((image.width, image.height), (64, 64), "{device:?}");
-            // The picture follows the pose: nobody there gives another one.
-            let empty = g.generate(&Skeleton::none()).unwrap();
-            assert_ne!(image, empty, "{device:?}: the output ignores the pose");
-            outputs.push(image);
-        }
-        // CUDA runs in bf16 (8 bits of mantissa): the same weights give the same picture
-        // within a few levels of 255 on average, where another pose differs by tens.
-        if let [cpu, gpu] = &outputs[..] {
-            let gap = cpu
-                .data
-                .iter()
-                .zip(&gpu.data)
-                .map(|(&a, &b)| (a as f64 - b as f64).abs())
-                .sum::<f64>()
-                / cpu.data.len() as f64;
-            println!("CPU f32 against CUDA bf16: mean gap {gap:.2} levels");
-            assert!(
-                gap < 4.0,
-                "CUDA bf16 output strays {gap:.2} levels from the CPU's"
-            );
+        let dir = tempfile::tempdir().unwrap();
+        let person = crate::synth::SyntheticPerson::random(4);
+        let skeleton = person.skeleton(2.6, 64, 64);
+        for arch in [
+            ArchConfig::pose2im(Preset::Lite),
+            ArchConfig::posewarp(Preset::Lite),
+        ] {
+            let path = untrained(arch, &person, dir.path());
+            let mut outputs = Vec::new();
+            for &device in &devices {
+                let mut g = FrameGenerator::load(&ModelChoice::File(path.clone()), device).unwrap();
+                let target = g.normalize(&skeleton, (64, 64));
+                let image = g.generate(&target).unwrap();
+                assert_eq!((image.width, image.height), (64, 64), "{device:?}");
+                // The picture follows the pose: nobody there gives another one.
+                let empty = g.generate(&Skeleton::none()).unwrap();
+                assert_ne!(image, empty, "{device:?}: the output ignores the pose");
+                outputs.push(image);
+            }
+            // CUDA runs in bf16 (8 bits of mantissa): the same weights give the same picture
+            // within a few levels of 255 on average, where another pose differs by tens.
+            if let [cpu, gpu] = &outputs[..] {
+                let gap = cpu
+                    .data
+                    .iter()
+                    .zip(&gpu.data)
+                    .map(|(&a, &b)| (a as f64 - b as f64).abs())
+                    .sum::<f64>()
+                    / cpu.data.len() as f64;
+                println!(
+                    "{}: CPU f32 against CUDA bf16: mean gap {gap:.2} levels",
+                    arch.name()
+                );
+                assert!(
+                    gap < 4.0,
+                    "{}: CUDA bf16 output strays {gap:.2} levels from the CPU's",
+                    arch.name()
+                );
+            }
         }
     }
 
@@ -228,31 +260,15 @@ mod tests {
 
     #[test]
     fn a_personalized_posewarp_streams_from_the_frames_it_carries() {
-        use crate::model::checkpoint::Sources;
-        use crate::model::{Examples, InputFormat};
         use crate::synth::SyntheticPerson;
         let dir = tempfile::tempdir().unwrap();
-        let (with, without) = (
-            dir.path().join("pw.safetensors"),
-            dir.path().join("bare.safetensors"),
-        );
-        let vs = VarStore::new(Device::Cpu);
-        let arch = ArchConfig::posewarp(Preset::Lite);
-        let _model = Generator::new(&vs.root(), &arch);
         let person = SyntheticPerson::random(4);
-        let shots: Vec<_> = [0.0, 1.0, 2.0]
-            .iter()
-            .map(|&t| person.render(t, 64, 64))
-            .collect();
-        let examples = Examples::new(InputFormat::JointMaps24, &shots).unwrap();
-        let sources = Sources {
-            frames: examples.frames.shallow_clone(),
-            skeletons: examples.skeletons.clone(),
-            masks: None,
-        };
-        let meta = CheckpointMeta::new(arch, 64);
-        checkpoint::save_with_sources(&with, &vs, Some(&sources), &meta).unwrap();
-        checkpoint::save_with_sources(&without, &vs, None, &meta).unwrap();
+        let arch = ArchConfig::posewarp(Preset::Lite);
+        let with = untrained(arch, &person, dir.path());
+        let without = dir.path().join("bare.safetensors");
+        let vs = VarStore::new(Device::Cpu);
+        let _model = Generator::new(&vs.root(), &arch);
+        checkpoint::save_with_sources(&without, &vs, None, &CheckpointMeta::new(arch, 64)).unwrap();
 
         let mut g = FrameGenerator::load(&ModelChoice::File(with.clone()), Device::Cpu).unwrap();
         let (truth, pose) = person.render(2.6, 64, 64);

@@ -122,9 +122,8 @@ impl SourcePicker {
 
     /// Source `i` moved into `skeleton`.
     fn moved(&self, generator: &Posewarp, i: usize, skeleton: &Skeleton, pose: &Tensor) -> Tensor {
-        let grids = limb_grids(&self.joints[i], &joints(skeleton), self.size, self.device)
-            .unsqueeze(0)
-            .to_kind(self.kind);
+        let grids =
+            limb_grids(&self.joints[i], &joints(skeleton), self.size, self.device).unsqueeze(0);
         generator.render(&self.prepared[i], &grids, pose)
     }
 }

@@ -49,6 +49,7 @@ impl PosewarpConfig {
             ngf: 64,
             depth: 5,
             max_channels: 512,
+            edge_kernel: 3,
         };
         Self {
             pose_channels,
@@ -60,11 +61,15 @@ impl PosewarpConfig {
 
     /// Small enough to run live at 256x256 on a 2-core CPU: 16 channels after the first of
     /// four downsamplings, up to 64 (the background's half that: it runs once per source).
+    /// 1x1 convolutions at full resolution would take 30% off a frame's time on the CPU,
+    /// but an init of that shape lost 0.5 dB in the person's region on real targets
+    /// (docs/RESULTS.md), so the lite preset keeps 3x3.
     pub fn lite(pose_channels: i64) -> Self {
         let unet = UNetConfig {
             ngf: 16,
             depth: 4,
             max_channels: 64,
+            edge_kernel: 3,
         };
         Self {
             pose_channels,
@@ -97,9 +102,9 @@ impl PosewarpConfig {
 /// filled where the person was. Depends only on the source.
 #[derive(Debug)]
 pub struct PreparedSource {
-    /// (N, L, 4, S, S): each limb's pixels (premultiplied) and its mask.
+    /// (N, L, 4, S, S): each limb's pixels (premultiplied) and its mask, f32.
     layers: Tensor,
-    /// (N, 3, S, S) in -1..1.
+    /// (N, 3, S, S) in -1..1, f32.
     fill: Tensor,
 }
 
@@ -158,18 +163,26 @@ impl Posewarp {
         let masks = logits.softmax(1, Kind::Float);
         let limbs = masks.narrow(1, 0, LIMBS).unsqueeze(2);
         let room = masks.narrow(1, LIMBS, 1);
-        let layers = Tensor::cat(&[image.unsqueeze(1) * &limbs, limbs], 2);
+        let layers = Tensor::cat(
+            &[image.to_kind(Kind::Float).unsqueeze(1) * &limbs, limbs],
+            2,
+        );
         let around = image * &room;
-        let correction = self
-            .background
-            .forward(&Tensor::cat(&[&around, &room, background], 1));
+        let correction = self.background.forward(
+            &Tensor::cat(&[&around, &room, &background.to_kind(Kind::Float)], 1)
+                .to_kind(image.kind()),
+        );
         PreparedSource {
             layers,
-            fill: background + correction,
+            fill: (background + correction).to_kind(Kind::Float),
         }
     }
 
-    /// Steps 2, 3 and 5: `prepared` moved by `grids` (N, L, S, S, 2) into `pose` (N, C, S, S).
+    /// Steps 2, 3 and 5: `prepared` moved by `grids` (N, L, S, S, 2) into `pose` (N, C, S,
+    /// S). The foreground U-Net runs in the pose's kind (bf16 on CUDA); the warps and the
+    /// blend run in f32, and so does the frame returned: bf16 grid coordinates lie a 128th
+    /// of the half-frame apart near its edges, a whole pixel at 256, and 1 - 1e-3 is 1 in
+    /// bf16.
     pub fn render(&self, prepared: &PreparedSource, grids: &Tensor, pose: &Tensor) -> Tensor {
         let [n, l, c, h, w] = prepared.layers.size()[..] else {
             panic!("layers are (N, L, 4, S, S)")
@@ -177,7 +190,12 @@ impl Posewarp {
         let moved = prepared
             .layers
             .reshape([n * l, c, h, w])
-            .grid_sampler(&grids.reshape([n * l, h, w, 2]), 0, 0, false)
+            .grid_sampler(
+                &grids.reshape([n * l, h, w, 2]).to_kind(Kind::Float),
+                0,
+                0,
+                false,
+            )
             .reshape([n, l, c, h, w]);
         let colour = moved.narrow(2, 0, 3);
         let weight = moved.narrow(2, 3, 1);
@@ -189,11 +207,14 @@ impl Posewarp {
             &[
                 colour.reshape([n, l * 3, h, w]),
                 weight.reshape([n, l, h, w]),
-                pose.shallow_clone(),
+                pose.to_kind(Kind::Float),
             ],
             1,
         );
-        let correction = self.foreground.forward(&input);
+        let correction = self
+            .foreground
+            .forward(&input.to_kind(pose.kind()))
+            .to_kind(Kind::Float);
         let foreground = person + correction.narrow(1, 0, 3);
         let alpha = (coverage.logit(None) + correction.narrow(1, 3, 1)).sigmoid();
         (&alpha * foreground + (-&alpha + 1.0) * &prepared.fill).clamp(-1.0, 1.0)
@@ -258,24 +279,38 @@ pub(crate) fn letterboxed(mut batch: Batch, rng: &mut SplitMix64) -> Batch {
 /// `from`: (L, S, S, 2) in grid sampling's coordinates (-1 and 1 at the frame's outer
 /// edges). A limb with a joint missing in either pose samples far outside, so it moves
 /// nothing.
+///
+/// The ten transforms are built on the CPU as one (L, 2, 3) tensor and expanded into grids
+/// by a single affine-grid op: building each grid from pixel coordinates took about 80
+/// small ops per frame, a cost of its own on a GPU at batch 1.
 pub fn limb_grids(from: &Joints, to: &Joints, size: u32, device: Device) -> Tensor {
-    let s = size as i64;
-    let centres = (Tensor::arange(s, (Kind::Float, device)) + 0.5).view([1, s]);
-    let (xs, ys) = (
-        centres.expand([s, s], false),
-        centres.view([s, 1]).expand([s, s], false),
-    );
-    let grids: Vec<Tensor> = (0..NUM_LIMBS)
-        .map(|limb| match limb_transform(from, to, limb) {
-            Some([a, b, tx, ty]) => {
-                let u = &xs * f64::from(a) - &ys * f64::from(b) + f64::from(tx);
-                let v = &xs * f64::from(b) + &ys * f64::from(a) + f64::from(ty);
-                Tensor::stack(&[u / (s as f64) * 2.0 - 1.0, v / (s as f64) * 2.0 - 1.0], 2)
-            }
-            None => Tensor::full([s, s, 2], 10.0, (Kind::Float, device)),
-        })
+    let s = f64::from(size);
+    let theta: Vec<f32> = (0..NUM_LIMBS)
+        .flat_map(|limb| affine_theta(limb_transform(from, to, limb), s))
         .collect();
-    Tensor::stack(&grids, 0)
+    let theta = Tensor::from_slice(&theta)
+        .view([LIMBS, 2, 3])
+        .to_device(device);
+    let side = i64::from(size);
+    Tensor::affine_grid_generator(&theta, [LIMBS, 1, side, side], false)
+}
+
+/// A limb's transform in pixels (`u = a x - b y + tx` at pixel centres) as an affine
+/// grid's 2x3 matrix over normalized coordinates (`x = (xn + 1) s / 2`, and `un = 2 u / s -
+/// 1`); a missing limb maps every pixel to (10, 10), far outside the frame.
+fn affine_theta(transform: Option<[f32; 4]>, s: f64) -> [f32; 6] {
+    let Some([a, b, tx, ty]) = transform.map(|t| t.map(f64::from)) else {
+        return [0.0, 0.0, 10.0, 0.0, 0.0, 10.0];
+    };
+    [
+        a,
+        -b,
+        a - b + 2.0 * tx / s - 1.0,
+        b,
+        a,
+        b + a + 2.0 * ty / s - 1.0,
+    ]
+    .map(|v| v as f32)
 }
 
 /// The room without the person, from frames (N, 3, S, S) of one person and where the
@@ -475,6 +510,45 @@ mod tests {
             1e-5,
             false
         ));
+    }
+
+    #[test]
+    fn a_limbs_grid_samples_where_its_transform_says() {
+        // The person at two times: each pixel of the second frame samples the first where
+        // its limb's transform sends the pixel's centre; a missing limb samples far outside.
+        let person = SyntheticPerson::random(4);
+        let pose = |t: f32| crate::render::joints::joints(&person.render(t, SIZE, SIZE).1);
+        let (from, to) = (pose(0.0), pose(1.1));
+        let grids = limb_grids(&from, &to, SIZE, Device::Cpu);
+        assert_eq!(grids.size(), [LIMBS, SIZE as i64, SIZE as i64, 2]);
+        let s = f64::from(SIZE);
+        for limb in 0..NUM_LIMBS {
+            let Some([a, b, tx, ty]) = limb_transform(&from, &to, limb) else {
+                assert!(
+                    grids
+                        .get(limb as i64)
+                        .ge(10.0 - 1e-4)
+                        .all()
+                        .int64_value(&[])
+                        == 1
+                );
+                continue;
+            };
+            // Pixel centres go where the transform sends them, in grid coordinates.
+            for (x, y) in [(3i64, 5i64), (40, 21), (63, 63)] {
+                let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+                let want = [(a * px - b * py + tx), (b * px + a * py + ty)]
+                    .map(|v| f64::from(v) / s * 2.0 - 1.0);
+                for (axis, want) in want.iter().enumerate() {
+                    let got = grids.double_value(&[limb as i64, y, x, axis as i64]);
+                    // Grid coordinates are of size 1; f32 arithmetic holds 1e-4 of that.
+                    assert!(
+                        (got - want).abs() < 1e-4,
+                        "limb {limb}: {got} against {want}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

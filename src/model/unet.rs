@@ -4,6 +4,10 @@
 //! convolution. The last level concatenates the input itself, so full-resolution detail
 //! (the warped person's pixels) reaches the head unchanged.
 //!
+//! At full resolution the last up convolution and the head may be 1x1 (`edge_kernel`): the
+//! 3x3 ones there cost most of a lite U-Net's work (80 channels at every pixel of a 256
+//! frame), and the levels below already bring the neighbourhood.
+//!
 //! The head starts at zero: a new U-Net outputs zeros, and a model that adds its output to
 //! a fixed computation (Posewarp's corrections) starts as that computation.
 //!
@@ -22,6 +26,14 @@ pub struct UNetConfig {
     /// Stride-2 levels: inputs must be multiples of 2^depth.
     pub depth: i64,
     pub max_channels: i64,
+    /// Kernel of the full-resolution up convolution and the head: 3, or 1 for speed.
+    /// Checkpoints from before it was a choice are 3.
+    #[serde(default = "three")]
+    pub edge_kernel: i64,
+}
+
+fn three() -> i64 {
+    3
 }
 
 impl UNetConfig {
@@ -43,13 +55,14 @@ pub struct UNet {
     head: nn::Conv2D,
 }
 
-fn conv3(p: nn::Path, cin: i64, cout: i64, stride: i64) -> nn::Conv2D {
+/// A `kernel` x `kernel` convolution that keeps the size (halves it at stride 2).
+fn conv(p: nn::Path, cin: i64, cout: i64, kernel: i64, stride: i64) -> nn::Conv2D {
     let cfg = nn::ConvConfig {
         stride,
-        padding: 1,
+        padding: kernel / 2,
         ..Default::default()
     };
-    nn::conv2d(p, cin, cout, 3, cfg)
+    nn::conv2d(p, cin, cout, kernel, cfg)
 }
 
 impl UNet {
@@ -64,7 +77,7 @@ impl UNet {
             }
         };
         let down = (1..=depth)
-            .map(|l| conv3(p / "down" / (l - 1), width(l - 1), width(l), 2))
+            .map(|l| conv(p / "down" / (l - 1), width(l - 1), width(l), 3, 2))
             .collect();
         // Up to level l from level l + 1: the upsampled level l + 1 beside level l's skip.
         // Level 0 is the input; its conv keeps level 1's width before the head.
@@ -77,16 +90,18 @@ impl UNet {
                 } else {
                     config.channels((l + 1).max(1))
                 };
-                conv3(p / "up" / (depth - 1 - l), below + width(l), out, 1)
+                let kernel = if l == 0 { config.edge_kernel } else { 3 };
+                conv(p / "up" / (depth - 1 - l), below + width(l), out, kernel, 1)
             })
             .collect();
+        let edge = config.edge_kernel;
         let zero = nn::ConvConfig {
-            padding: 1,
+            padding: edge / 2,
             ws_init: nn::Init::Const(0.0),
             bs_init: nn::Init::Const(0.0),
             ..Default::default()
         };
-        let head = nn::conv2d(p / "head", config.channels(1), out_channels, 3, zero);
+        let head = nn::conv2d(p / "head", config.channels(1), out_channels, edge, zero);
         Self { down, up, head }
     }
 
@@ -119,20 +134,23 @@ mod tests {
 
     #[test]
     fn a_new_unet_outputs_zeros_of_the_input_size_and_learns() {
-        let vs = nn::VarStore::new(Device::Cpu);
-        let config = UNetConfig {
-            ngf: 4,
-            depth: 3,
-            max_channels: 8,
-        };
-        let net = UNet::new(&vs.root(), config, 5, 2);
-        let x = Tensor::randn([2, 5, 16, 24], (Kind::Float, Device::Cpu));
-        let y = net.forward(&x);
-        assert_eq!(y.size(), [2, 2, 16, 24]);
-        assert_eq!(y.abs().max().double_value(&[]), 0.0);
-        // The zero head still passes gradient to itself, so training moves it off zero.
-        let mut opt = nn::Adam::default().build(&vs, 1e-2).unwrap();
-        opt.backward_step(&(net.forward(&x) - 1.0).square().mean(Kind::Float));
-        assert!(net.forward(&x).abs().max().double_value(&[]) > 0.0);
+        for edge_kernel in [3, 1] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let config = UNetConfig {
+                ngf: 4,
+                depth: 3,
+                max_channels: 8,
+                edge_kernel,
+            };
+            let net = UNet::new(&vs.root(), config, 5, 2);
+            let x = Tensor::randn([2, 5, 16, 24], (Kind::Float, Device::Cpu));
+            let y = net.forward(&x);
+            assert_eq!(y.size(), [2, 2, 16, 24]);
+            assert_eq!(y.abs().max().double_value(&[]), 0.0);
+            // The zero head still passes gradient to itself, so training moves it off zero.
+            let mut opt = nn::Adam::default().build(&vs, 1e-2).unwrap();
+            opt.backward_step(&(net.forward(&x) - 1.0).square().mean(Kind::Float));
+            assert!(net.forward(&x).abs().max().double_value(&[]) > 0.0);
+        }
     }
 }
