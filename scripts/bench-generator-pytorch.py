@@ -2,10 +2,10 @@
 """The same Pose2Im architectures in PyTorch eager, timed the way benches/generator.rs times
 ours (bf16 autocast, no grad, synchronized), plus CUDA-graph replay: the baseline for the
 ratio in docs/BENCHMARKS.md. Runs on the GPU machine: /opt/torch/.venv/bin/python THIS."""
-import time
-
 import torch
 import torch.nn as nn
+
+from cuda_timing import captured, timed
 
 # name: (ngf, downsamplings, blocks, edge kernel, space-to-depth), as src/model/pose2im.rs.
 PRESETS = {"lite": (16, 3, 3, 1, 2), "ref-small": (32, 3, 6, 7, 1), "paper": (64, 4, 9, 7, 1)}
@@ -44,17 +44,6 @@ def generator(ngf, downs, blocks, edge, fold):
     return nn.Sequential(*layers)
 
 
-def timed(fn, reps=50):
-    for _ in range(5):
-        fn()
-    torch.cuda.synchronize()
-    t = time.perf_counter()
-    for _ in range(reps):
-        fn()
-    torch.cuda.synchronize()
-    return (time.perf_counter() - t) / reps * 1000
-
-
 def main():
     print(torch.cuda.get_device_name(0), torch.__version__)
     for name, shape in PRESETS.items():
@@ -66,16 +55,7 @@ def main():
                 with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
                     return model(x)
             eager = timed(run)
-            graph = torch.cuda.CUDAGraph()
-            stream = torch.cuda.Stream()
-            stream.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(stream):
-                for _ in range(3):
-                    run()
-            torch.cuda.current_stream().wait_stream(stream)
-            with torch.cuda.graph(graph):
-                run()
-            replay = timed(graph.replay)
+            replay = timed(captured(run).replay)
             print(f"pytorch {name} {size}x{size} batch {batch}: eager {eager:.3f} ms, cuda graph {replay:.3f} ms")
 
 

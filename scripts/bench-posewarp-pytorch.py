@@ -4,11 +4,11 @@ way benches/posewarp.rs times ours: bf16 weights and inputs, no grad, synchroniz
 driving frame (the limb grids from ten 2x3 transforms, the warps in f32, the foreground
 U-Net, the blend) in eager mode and as a CUDA-graph replay, and a source prepared (mask and
 background U-Nets) in eager mode. Runs on the GPU machine: /opt/torch/.venv/bin/python THIS."""
-import time
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from cuda_timing import captured, timed
 
 LIMBS, JOINTS, POSE = 10, 14, 24
 EPS = 1e-3
@@ -83,17 +83,6 @@ class Posewarp(nn.Module):
         return (alpha * (person + correction[:, :3]) + (1 - alpha) * fill).clamp(-1, 1)
 
 
-def timed(fn, reps=50):
-    for _ in range(5):
-        fn()
-    torch.cuda.synchronize()
-    t = time.perf_counter()
-    for _ in range(reps):
-        fn()
-    torch.cuda.synchronize()
-    return (time.perf_counter() - t) / reps * 1000
-
-
 def main():
     print(torch.cuda.get_device_name(0), torch.__version__)
     torch.manual_seed(0)
@@ -114,14 +103,7 @@ def main():
                 eager = timed(frame)
                 prepare = timed(lambda: model.prepare(image, pose, plate))
                 theta = host.cuda()
-                graph, stream = torch.cuda.CUDAGraph(), torch.cuda.Stream()
-                stream.wait_stream(torch.cuda.current_stream())
-                with torch.cuda.stream(stream):
-                    for _ in range(3):
-                        model.render(layers, fill, theta, pose)
-                torch.cuda.current_stream().wait_stream(stream)
-                with torch.cuda.graph(graph):
-                    model.render(layers, fill, theta, pose)
+                graph = captured(lambda: model.render(layers, fill, theta, pose))
 
                 def replay():
                     theta.copy_(host, non_blocking=False)
