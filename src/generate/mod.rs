@@ -169,6 +169,8 @@ mod tests {
         path
     }
 
+    /// On a GPU machine run this test alone (filter by its full name): a libtorch call in an
+    /// earlier test of the same process makes libtorch cache "no CUDA" ([`device`]).
     #[test]
     fn generates_frames_of_the_checkpoint_resolution_on_every_device() {
         // CUDA first (libtorch must find it before other calls); the CPU always.
