@@ -16,3 +16,34 @@ pub(super) fn instance_norm(x: &Tensor) -> Tensor {
         true,
     )
 }
+
+/// `x` (N, C, H, W) with channels-last strides: the same values, each pixel's channels
+/// side by side in memory. oneDNN runs a CPU convolution on it as it is; on a standard
+/// (N, C, H, W) tensor it reorders input and output around every call, which made a lite
+/// Posewarp U-Net at 256 twice as slow (docs/BENCHMARKS.md). Convolutions, concatenation,
+/// upsampling and elementwise ops keep the layout, so converting a network's input once is
+/// enough.
+pub(super) fn channels_last(x: &Tensor) -> Tensor {
+    let strides = x.stride();
+    if x.dim() != 4 || strides[1] == 1 {
+        return x.shallow_clone();
+    }
+    x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    #[test]
+    fn channels_last_keeps_the_values_and_puts_channels_side_by_side() {
+        let x = Tensor::randn([2, 5, 4, 3], (Kind::Float, Device::Cpu));
+        let y = channels_last(&x);
+        assert_eq!(y.size(), x.size());
+        assert_eq!(y.stride(), [60, 1, 15, 5]);
+        assert!(y.equal(&x));
+        // Already channels-last: the same storage, not a copy.
+        assert_eq!(channels_last(&y).data_ptr(), y.data_ptr());
+    }
+}

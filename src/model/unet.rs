@@ -16,7 +16,9 @@
 
 use serde::{Deserialize, Serialize};
 use tch::nn;
-use tch::Tensor;
+use tch::{Device, Tensor};
+
+use super::layers::channels_last;
 
 /// A U-Net's shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,9 +107,15 @@ impl UNet {
         Self { down, up, head }
     }
 
-    /// (N, in, H, W) -> (N, out, H, W); H and W multiples of 2^depth.
+    /// (N, in, H, W) -> (N, out, H, W); H and W multiples of 2^depth. On the CPU the
+    /// activations are channels-last ([`channels_last`]); the output is in that layout too.
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        let mut levels = vec![x.shallow_clone()];
+        let x = if x.device() == Device::Cpu {
+            channels_last(x)
+        } else {
+            x.shallow_clone()
+        };
+        let mut levels = vec![x];
         for d in &self.down {
             let y = leaky(&levels.last().expect("a level").apply(d));
             levels.push(y);
@@ -130,7 +138,7 @@ fn leaky(x: &Tensor) -> Tensor {
 mod tests {
     use super::*;
     use tch::nn::OptimizerConfig;
-    use tch::{Device, Kind};
+    use tch::Kind;
 
     #[test]
     fn a_new_unet_outputs_zeros_of_the_input_size_and_learns() {
