@@ -86,21 +86,17 @@ impl PersonalizeJob {
             examples: &train,
             seed: self.config.seed,
         };
-        // One frame of a person gives Posewarp no pair to learn from, only the frame moved
-        // onto itself: training on that taught it to stop moving limbs (iPER still, K 1:
-        // PCK@0.1 0.77 before 20 steps, 0.54 after; docs/RESULTS.md). It is used as it is.
         let config = PersonalizeConfig {
             adversarial: self.loss.adversarial(&arch),
             ..self.config
         };
-        let config = if arch.needs_sources() && shots.len() == 1 && config.steps > 0 {
+        let fitted = config.for_shots(&arch, shots.len());
+        if fitted.steps < config.steps {
             tracing::warn!(
                 "one frame: posewarp has no pair of frames to learn from; no steps taken"
             );
-            config.with_steps(0)
-        } else {
-            config
-        };
+        }
+        let config = fitted;
         personalize(m.trainee(), &[task], &config, &m.rates, &mut |_| {
             ControlFlow::Continue(())
         })?;

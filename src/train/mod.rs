@@ -109,6 +109,19 @@ impl PersonalizeConfig {
         }
     }
 
+    /// This budget as it applies to `shots` frames of a person for `arch`: no steps for
+    /// an architecture that moves pixels of one frame. One frame gives it no pair to learn
+    /// from, only the frame moved onto itself, and training on that taught Posewarp to stop
+    /// moving limbs (iPER still, K 1: PCK@0.1 0.77 before 20 steps, 0.54 after;
+    /// docs/RESULTS.md). `personalize` and `eval` both go through here.
+    pub fn for_shots(self, arch: &crate::model::ArchConfig, shots: usize) -> Self {
+        if arch.needs_sources() && shots == 1 {
+            self.with_steps(0)
+        } else {
+            self
+        }
+    }
+
     /// Learning rate of step `step` (0-based): constant, then linearly down towards 0.
     pub fn lr_at(&self, step: usize) -> f64 {
         if step < self.constant_steps {

@@ -73,6 +73,15 @@ fn learning_rate_is_constant_then_decays_to_zero() {
 }
 
 #[test]
+fn posewarp_takes_no_steps_on_one_frame_and_pose2im_does() {
+    let config = PersonalizeConfig::default().with_steps(20);
+    let posewarp = ArchConfig::posewarp(Preset::Lite);
+    assert_eq!(config.for_shots(&posewarp, 1).steps, 0);
+    assert_eq!(config.for_shots(&posewarp, 2), config);
+    assert_eq!(config.for_shots(&lite(), 1), config);
+}
+
+#[test]
 fn personalization_improves_held_out_frames_of_the_same_person() {
     tch::set_num_threads(2);
     let person = SyntheticPerson::random(11);

@@ -299,11 +299,14 @@ impl EvalJob {
         t: usize,
     ) -> Result<Tensor, JobError> {
         let m = base.copy().map_err(crate::train::TrainError::from)?;
+        let arch = base.generator.arch();
+        // As `metapix personalize` would: Posewarp takes no steps on one frame.
         let config = PersonalizeConfig {
             shots: k,
-            adversarial: self.loss.adversarial(&base.generator.arch()),
+            adversarial: self.loss.adversarial(&arch),
             ..self.config.with_steps(t)
-        };
+        }
+        .for_shots(&arch, k);
         let task = Task {
             examples: train,
             seed: config.seed,
