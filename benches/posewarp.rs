@@ -20,7 +20,8 @@ use tch::{Device, Kind, Tensor};
 
 const POSE_CHANNELS: i64 = 24;
 
-/// Our presets, and the lite shape with 1x1 full-resolution convolutions.
+/// Our presets, the lite shape with its foreground U-Net at half resolution, and with 1x1
+/// full-resolution convolutions.
 fn config(preset: &str) -> PosewarpConfig {
     match preset {
         "paper" => PosewarpConfig::paper(POSE_CHANNELS),
@@ -37,6 +38,10 @@ fn config(preset: &str) -> PosewarpConfig {
                 ..lite
             }
         }
+        "lite-half" => PosewarpConfig {
+            foreground_scale: 2,
+            ..PosewarpConfig::lite(POSE_CHANNELS)
+        },
         _ => PosewarpConfig::lite(POSE_CHANNELS),
     }
 }
@@ -118,7 +123,7 @@ fn posewarp(c: &mut Criterion) {
     let gpu = device::select(DeviceChoice::Cuda);
     for threads in [1, 2] {
         tch::set_num_threads(threads);
-        for preset in ["lite", "lite-1x1"] {
+        for preset in ["lite", "lite-half", "lite-1x1"] {
             bench_one(c, preset, 256, Device::Cpu);
         }
     }
