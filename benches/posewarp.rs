@@ -20,26 +20,14 @@ use tch::{Device, Kind, Tensor};
 
 const POSE_CHANNELS: i64 = 24;
 
-/// Our presets, the lite shape with its foreground U-Net at half resolution, and with 1x1
-/// full-resolution convolutions.
+/// Our presets, and the lite shape before issue 12's third session (`lite-v2`: the
+/// foreground U-Net at full size, no refinement).
 fn config(preset: &str) -> PosewarpConfig {
     match preset {
         "paper" => PosewarpConfig::paper(POSE_CHANNELS),
-        "lite-1x1" => {
-            let lite = PosewarpConfig::lite(POSE_CHANNELS);
-            let narrow = |u: metapix::model::unet::UNetConfig| metapix::model::unet::UNetConfig {
-                edge_kernel: 1,
-                ..u
-            };
-            PosewarpConfig {
-                mask: narrow(lite.mask),
-                foreground: narrow(lite.foreground),
-                background: narrow(lite.background),
-                ..lite
-            }
-        }
-        "lite-half" => PosewarpConfig {
-            foreground_scale: 2,
+        "lite-v2" => PosewarpConfig {
+            foreground_scale: 1,
+            refine_channels: 0,
             ..PosewarpConfig::lite(POSE_CHANNELS)
         },
         _ => PosewarpConfig::lite(POSE_CHANNELS),
@@ -123,7 +111,7 @@ fn posewarp(c: &mut Criterion) {
     let gpu = device::select(DeviceChoice::Cuda);
     for threads in [1, 2] {
         tch::set_num_threads(threads);
-        for preset in ["lite", "lite-half", "lite-1x1"] {
+        for preset in ["lite", "lite-v2"] {
             bench_one(c, preset, 256, Device::Cpu);
         }
     }
@@ -131,7 +119,7 @@ fn posewarp(c: &mut Criterion) {
         Ok(gpu @ Device::Cuda(_)) => {
             for (preset, size) in [
                 ("lite", 256),
-                ("lite-1x1", 256),
+                ("lite-v2", 256),
                 ("lite", 512),
                 ("paper", 256),
                 ("paper", 512),

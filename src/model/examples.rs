@@ -6,7 +6,8 @@
 use tch::{Device, Tensor};
 
 use super::io::{image_tensor, PoseEncoder};
-use super::posewarp::{background_plate, limb_grids};
+use super::plate::background_plate;
+use super::posewarp::limb_grids;
 use super::{Condition, InputFormat, Source};
 use crate::base::rng::SplitMix64;
 use crate::render::joints::{joints, NUM_JOINTS, NUM_LIMBS};

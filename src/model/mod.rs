@@ -14,6 +14,7 @@ pub mod examples;
 pub mod guard;
 pub mod io;
 mod layers;
+pub mod plate;
 pub mod pose2im;
 pub mod posewarp;
 pub mod rates;
@@ -270,7 +271,7 @@ pub struct Source {
     /// (N, L, S, S, 2): for each limb, where each pixel of the condition's pose is found in
     /// the source ([`posewarp::limb_grids`]).
     pub grids: Tensor,
-    /// (N, 3, S, S): the room without the person ([`posewarp::background_plate`] of the
+    /// (N, 3, S, S): the room without the person ([`plate::background_plate`] of the
     /// person's frames).
     pub background: Tensor,
     /// (N, 1, S, S) in 0..1: where the person is in the source, from the pose model's

@@ -23,6 +23,7 @@ use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 use super::examples::limbs_of;
+use super::layers::{conv_layout, leaky};
 use super::unet::{UNet, UNetConfig};
 use super::{Batch, Condition};
 use crate::base::rng::SplitMix64;
@@ -46,6 +47,11 @@ pub struct PosewarpConfig {
     /// square. 1: full resolution. Checkpoints from before it was a choice are 1.
     #[serde(default = "one")]
     pub foreground_scale: i64,
+    /// Channels of the full-resolution refinement after a shrunk foreground U-Net (two 3x3
+    /// convolutions over the composite person, its coverage and the enlarged corrections,
+    /// adding to those corrections): edges the enlarging blurred. 0: none.
+    #[serde(default)]
+    pub refine_channels: i64,
 }
 
 fn one() -> i64 {
@@ -67,14 +73,14 @@ impl PosewarpConfig {
             foreground: unet,
             background: unet,
             foreground_scale: 1,
+            refine_channels: 0,
         }
     }
 
     /// Small enough to run live at 256x256 on a 2-core CPU: 16 channels after the first of
     /// four downsamplings, up to 64 (the background's half that: it runs once per source).
-    /// 1x1 convolutions at full resolution would take 30% off a frame's time on the CPU,
-    /// but an init of that shape lost 0.5 dB in the person's region on real targets
-    /// (docs/RESULTS.md), so the lite preset keeps 3x3.
+    /// The foreground U-Net runs at half size, with an 8-channel refinement at full size:
+    /// at full size it took 80 of a frame's 90 ms on one core (docs/BENCHMARKS.md).
     pub fn lite(pose_channels: i64) -> Self {
         let unet = UNetConfig {
             ngf: 16,
@@ -91,7 +97,8 @@ impl PosewarpConfig {
                 max_channels: 32,
                 ..unet
             },
-            foreground_scale: 1,
+            foreground_scale: 2,
+            refine_channels: 8,
         }
     }
 
@@ -129,6 +136,8 @@ pub struct Posewarp {
     mask: UNet,
     foreground: UNet,
     background: UNet,
+    /// With `refine_channels`: (hidden, head), the head starting at zero.
+    refine: Option<(nn::Conv2D, nn::Conv2D)>,
 }
 
 impl Posewarp {
@@ -142,6 +151,21 @@ impl Posewarp {
             foreground: UNet::new(&(p / "foreground"), config.foreground, 4 * LIMBS + pose, 4),
             // The room around the person, its mask and the plate -> the fill's correction.
             background: UNet::new(&(p / "background"), config.background, 7, 3),
+            // The person, its coverage and the corrections -> more correction.
+            refine: (config.refine_channels > 0).then(|| {
+                let (c, q) = (config.refine_channels, p / "refine");
+                let same = |init| nn::ConvConfig {
+                    padding: 1,
+                    ws_init: init,
+                    bs_init: nn::Init::Const(0.0),
+                    ..Default::default()
+                };
+                let kaiming = nn::ConvConfig::default().ws_init;
+                (
+                    nn::conv2d(&q / "hidden", 8, c, 3, same(kaiming)),
+                    nn::conv2d(&q / "head", c, 4, 3, same(nn::Init::Const(0.0))),
+                )
+            }),
         }
     }
 
@@ -224,6 +248,15 @@ impl Posewarp {
         } else {
             correction.upsample_bilinear2d([h, w], false, None, None)
         };
+        let correction = match &self.refine {
+            Some((hidden, head)) => {
+                let x = Tensor::cat(&[&person, &coverage, &correction], 1);
+                let x = conv_layout(&x.to_kind(pose.kind()));
+                let more = leaky(&x.apply(hidden)).apply(head);
+                correction + more.to_kind(Kind::Float)
+            }
+            None => correction,
+        };
         let foreground = person + correction.narrow(1, 0, 3);
         let alpha = (coverage.logit(None) + correction.narrow(1, 3, 1)).sigmoid();
         (&alpha * foreground + (-&alpha + 1.0) * &prepared.fill).clamp(-1.0, 1.0)
@@ -236,13 +269,7 @@ impl Posewarp {
             panic!("moved layers are (N, L, 4, S, S)")
         };
         let scale = self.config.foreground_scale;
-        let shrink = |t: &Tensor| {
-            if scale > 1 {
-                t.avg_pool2d([scale, scale], [scale, scale], [0, 0], false, true, None)
-            } else {
-                t.shallow_clone()
-            }
-        };
+        let shrink = |t: &Tensor| block_mean(t, scale);
         let moved = shrink(&moved.reshape([n, l * c, h, w]));
         let (h, w) = (moved.size()[2], moved.size()[3]);
         let moved = moved.view([n, l, c, h, w]);
@@ -256,6 +283,28 @@ impl Posewarp {
         );
         self.foreground.forward(&input.to_kind(pose.kind()))
     }
+}
+
+/// `x` (N, C, H, W) shrunk by `scale`: each `scale` x `scale` block its mean. A sum of the
+/// blocks' strided views: libtorch's average pooling took 5 ms on one core for what this
+/// does in under 2 (24 channels at 256).
+fn block_mean(x: &Tensor, scale: i64) -> Tensor {
+    if scale == 1 {
+        return x.shallow_clone();
+    }
+    let [n, c, h, w] = x.size()[..] else {
+        panic!("an image batch is (N, C, H, W)")
+    };
+    let blocks = x.reshape([n, c, h / scale, scale, w / scale, scale]);
+    let mut sum = blocks.select(3, 0).select(4, 0);
+    for i in 0..scale {
+        for j in 0..scale {
+            if i + j > 0 {
+                sum += blocks.select(3, i).select(4, j);
+            }
+        }
+    }
+    sum / (scale * scale) as f64
 }
 
 /// What each pixel of a source frame is before the mask U-Net has its say: (N, L + 1, S, S),
@@ -317,9 +366,11 @@ pub(crate) fn letterboxed(mut batch: Batch, rng: &mut SplitMix64) -> Batch {
 /// edges). A limb with a joint missing in either pose samples far outside, so it moves
 /// nothing.
 ///
-/// The ten transforms are built on the CPU as one (L, 2, 3) tensor and expanded into grids
-/// by a single affine-grid op: building each grid from pixel coordinates took about 80
-/// small ops per frame, a cost of its own on a GPU at batch 1.
+/// The ten transforms are built on the host as one (L, 2, 3) tensor; each grid is then
+/// one broadcast sum, the transform's x column times the pixel centres' x plus its y column
+/// times their y plus the shift. Building each grid from pixel coordinates took about 80
+/// small ops per frame, a cost of its own on a GPU at batch 1; libtorch's affine-grid op
+/// took three times as long as the sum on the CPU (7 against 2.3 ms at 256).
 pub fn limb_grids(from: &Joints, to: &Joints, size: u32, device: Device) -> Tensor {
     let s = f64::from(size);
     let theta: Vec<f32> = (0..NUM_LIMBS)
@@ -329,7 +380,10 @@ pub fn limb_grids(from: &Joints, to: &Joints, size: u32, device: Device) -> Tens
         .view([LIMBS, 2, 3])
         .to_device(device);
     let side = i64::from(size);
-    Tensor::affine_grid_generator(&theta, [LIMBS, 1, side, side], false)
+    let centres = Tensor::linspace(-1.0 + 1.0 / s, 1.0 - 1.0 / s, side, (Kind::Float, device));
+    let column = |i: i64| theta.select(2, i).view([LIMBS, 1, 1, 2]);
+    column(0) * centres.view([1, 1, side, 1])
+        + (column(1) * centres.view([1, side, 1, 1]) + column(2))
 }
 
 /// A limb's transform in pixels (`u = a x - b y + tx` at pixel centres) as an affine
@@ -348,48 +402,6 @@ fn affine_theta(transform: Option<[f32; 4]>, s: f64) -> [f32; 6] {
         b + a + 2.0 * ty / s - 1.0,
     ]
     .map(|v| v as f32)
-}
-
-/// The room without the person, from frames (N, 3, S, S) of one person and where the
-/// person is in each (N, 1, S, S) in 0..1: each pixel the mean of the frames, each weighted
-/// by how far that pixel is from its person ((1 - person)^4 of the person grown by a 64th of
-/// the frame: a soft edge otherwise leaves the person's outline in the plate; a hard cut
-/// left smears). Where every frame has the person (one photo; someone who stays in place),
-/// the room around is spread in ([`fill_holes`]): the plain mean there left a ghost of the
-/// person behind the moved one, which the pose model then found.
-pub fn background_plate(frames: &Tensor, person: &Tensor) -> Tensor {
-    let reach = (frames.size()[3] / 64).max(1);
-    let grown = person.max_pool2d([2 * reach + 1; 2], [1, 1], [reach, reach], [1, 1], false);
-    let weight = (-grown + 1.0).pow_tensor_scalar(4.0);
-    let total = weight.sum_dim_intlist([0i64].as_slice(), false, Kind::Float);
-    let masked = (frames * &weight).sum_dim_intlist([0i64].as_slice(), false, Kind::Float)
-        / total.clamp_min(EPS);
-    fill_holes(&masked, &total.clamp_max(1.0))
-}
-
-/// `image` (C, H, W) where it is `known` (1, H, W, in 0..1), and elsewhere what is known
-/// around, spread smoothly: push-pull over an image pyramid (each level the known-weighted
-/// mean of the one below, filled from the level above).
-pub fn fill_holes(image: &Tensor, known: &Tensor) -> Tensor {
-    let [_, h, w] = image.size()[..] else {
-        panic!("an image is (C, H, W)")
-    };
-    if h <= 1 && w <= 1 {
-        return image.shallow_clone();
-    }
-    let pool = |t: &Tensor| {
-        t.unsqueeze(0)
-            .avg_pool2d([2, 2], [2, 2], [0, 0], true, false, None)
-            .squeeze_dim(0)
-    };
-    let weight = pool(known);
-    let coarse = pool(&(image * known)) / weight.clamp_min(1e-6);
-    let filled = fill_holes(&coarse, &(weight * 4.0).clamp_max(1.0));
-    let up = filled
-        .unsqueeze(0)
-        .upsample_bilinear2d([h, w], false, None, None)
-        .squeeze_dim(0);
-    image * known + up * (-known + 1.0)
 }
 
 #[cfg(test)]
@@ -442,25 +454,28 @@ mod tests {
     }
 
     #[test]
-    fn a_half_scale_foreground_learns_and_takes_sides_of_twice_the_multiple() {
+    fn the_lite_foreground_runs_at_half_size_and_learns() {
         let lite = PosewarpConfig::lite(24);
-        let half = PosewarpConfig {
-            foreground_scale: 2,
+        let full = PosewarpConfig {
+            foreground_scale: 1,
+            refine_channels: 0,
             ..lite
         };
-        assert_eq!(half.size_multiple(), 2 * lite.size_multiple());
-        // Shapes written before the field read as full resolution.
+        assert_eq!(lite.size_multiple(), 2 * full.size_multiple());
+        // Shapes written before the two fields read as full size without refinement.
         let mut json = serde_json::to_value(lite).unwrap();
-        json.as_object_mut().unwrap().remove("foreground_scale");
+        for field in ["foreground_scale", "refine_channels"] {
+            json.as_object_mut().unwrap().remove(field);
+        }
         assert_eq!(
             serde_json::from_value::<PosewarpConfig>(json).unwrap(),
-            lite
+            full
         );
-        // Gradient reaches the U-Net through the shrinking and the enlarging: a few steps
-        // on one pair of frames bring the frame closer to the truth.
+        // Gradient reaches the U-Net through the shrinking and the enlarging, and the
+        // refinement: a few steps on one pair of frames bring the frame closer to the truth.
         tch::manual_seed(1);
         let vs = nn::VarStore::new(Device::Cpu);
-        let model = Posewarp::new(&vs.root(), half);
+        let model = Posewarp::new(&vs.root(), lite);
         let shots = frames(&SyntheticPerson::random(9), &[0.0, 1.0]);
         let condition = shots.moved_into(&[1, 0], &shots);
         let loss = || {
@@ -476,6 +491,16 @@ mod tests {
         let after = loss().double_value(&[]);
         println!("L1 {before:.4} -> {after:.4}");
         assert!(after < 0.9 * before, "L1 {before:.4} -> {after:.4}");
+    }
+
+    #[test]
+    fn block_means_are_average_pooling() {
+        let x = Tensor::randn([2, 5, 12, 18], (Kind::Float, Device::Cpu));
+        for scale in [1, 2, 3] {
+            let pooled = x.avg_pool2d([scale, scale], [scale, scale], [0, 0], false, true, None);
+            // Means of a few values of size 1: f32 rounding is far below 1e-5.
+            assert!(block_mean(&x, scale).allclose(&pooled, 0.0, 1e-5, false));
+        }
     }
 
     #[test]
@@ -539,52 +564,6 @@ mod tests {
         // Without a segmentation each limb keeps its own mask.
         let plain = layer_prior(&limbs, None);
         assert!(plain.narrow(1, 0, LIMBS).equal(&limbs));
-    }
-
-    #[test]
-    fn the_plate_leaves_out_what_the_segmentation_calls_the_person() {
-        // Two frames of a grey room, each with a white square where the person stands: a
-        // plate from masks of exactly those squares has no white in it.
-        let s = SIZE as i64;
-        let room = Tensor::full([2, 3, s, s], -0.2, (Kind::Float, Device::Cpu));
-        let person = Tensor::zeros([2, 1, s, s], (Kind::Float, Device::Cpu));
-        let _ = person.get(0).narrow(1, 0, 20).narrow(2, 0, 20).fill_(1.0);
-        let _ = person.get(1).narrow(1, 30, 20).narrow(2, 30, 20).fill_(1.0);
-        let frames = &room * (-&person + 1.0) + &person;
-        let plate = background_plate(&frames, &person);
-        assert!(plate.allclose(&room.get(0), 0.0, 1e-4, false));
-    }
-
-    #[test]
-    fn a_room_seen_only_around_the_person_is_filled_from_around() {
-        // One frame: a left half at -0.5 and a right half at 0.5, with the person covering
-        // the middle. The plate there comes from the room beside it, not from the person.
-        let s = SIZE as i64;
-        let columns = Tensor::arange(s, (Kind::Float, Device::Cpu)).view([1, 1, 1, s]);
-        let room = (columns.ge(s / 2).to_kind(Kind::Float) - 0.5).expand([1, 3, s, s], false);
-        let person = columns
-            .ge(s / 2 - 8)
-            .logical_and(&columns.lt(s / 2 + 8))
-            .to_kind(Kind::Float)
-            .expand([1, 1, s, s], false);
-        let frame = &room * (-&person + 1.0) + &person; // the person is white
-        let plate = background_plate(&frame, &person);
-        let middle = plate.narrow(2, s / 2 - 8, 16);
-        let (low, high) = (
-            middle.min().double_value(&[]),
-            middle.max().double_value(&[]),
-        );
-        assert!(low >= -0.5 - 1e-4 && high <= 0.5 + 1e-4, "{low} .. {high}");
-        // Left of the middle it leans to the left half, right of it to the right half.
-        let at = |x: i64| plate.double_value(&[0, s / 2, x]);
-        assert!(at(s / 2 - 7) < 0.0 && at(s / 2 + 6) > 0.0);
-        // Where the room was seen, the plate is the room.
-        assert!(plate.narrow(2, 0, s / 2 - 10).allclose(
-            &room.get(0).narrow(2, 0, s / 2 - 10),
-            0.0,
-            1e-5,
-            false
-        ));
     }
 
     #[test]

@@ -16,9 +16,9 @@
 
 use serde::{Deserialize, Serialize};
 use tch::nn;
-use tch::{Device, Tensor};
+use tch::Tensor;
 
-use super::layers::channels_last;
+use super::layers::{conv_layout, leaky};
 
 /// A U-Net's shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,14 +108,9 @@ impl UNet {
     }
 
     /// (N, in, H, W) -> (N, out, H, W); H and W multiples of 2^depth. On the CPU the
-    /// activations are channels-last ([`channels_last`]); the output is in that layout too.
+    /// activations are channels-last ([`conv_layout`]); the output is in that layout too.
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        let x = if x.device() == Device::Cpu {
-            channels_last(x)
-        } else {
-            x.shallow_clone()
-        };
-        let mut levels = vec![x];
+        let mut levels = vec![conv_layout(x)];
         for d in &self.down {
             let y = leaky(&levels.last().expect("a level").apply(d));
             levels.push(y);
@@ -129,16 +124,11 @@ impl UNet {
     }
 }
 
-/// LeakyReLU with slope 0.2 (tch's `leaky_relu` has 0.01 fixed).
-fn leaky(x: &Tensor) -> Tensor {
-    x.maximum(&(x * 0.2))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use tch::nn::OptimizerConfig;
-    use tch::Kind;
+    use tch::{Device, Kind};
 
     #[test]
     fn a_new_unet_outputs_zeros_of_the_input_size_and_learns() {

@@ -12,7 +12,8 @@
 use tch::{Device, Kind, Tensor};
 
 pub use crate::model::examples::{nearest_shots, pose_distance};
-use crate::model::posewarp::{background_plate, layer_prior, limb_grids};
+use crate::model::plate::background_plate;
+use crate::model::posewarp::{layer_prior, limb_grids};
 use crate::model::Examples;
 use crate::render::joints::{joints, limb_masks, Joints, NUM_LIMBS};
 use crate::Skeleton;
