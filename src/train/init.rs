@@ -22,6 +22,11 @@ pub enum Init {
     Checkpoint(PathBuf),
     /// Random weights of an architecture, drawn from the seed given to [`Init::build`].
     Random(ArchConfig),
+    /// A checkpoint file's weights in another shape of its architecture: each of its
+    /// variables goes where the shape has one of that name and size, and the shape's others
+    /// start fresh (a new layer's head at zero). How an init grows a layer without
+    /// starting over.
+    Reshaped(PathBuf, ArchConfig),
 }
 
 impl std::fmt::Display for Init {
@@ -30,6 +35,7 @@ impl std::fmt::Display for Init {
             Init::Builtin(b) => f.write_str(b.name),
             Init::Checkpoint(path) => write!(f, "{}", path.display()),
             Init::Random(arch) => write!(f, "random {}", arch.name()),
+            Init::Reshaped(path, _) => write!(f, "{} reshaped", path.display()),
         }
     }
 }
@@ -73,6 +79,16 @@ impl Init {
                 let generator = Generator::new(&vs.root(), arch);
                 (vs, generator, None, LayerRates::default())
             }
+            Init::Reshaped(path, arch) => {
+                let loaded = checkpoint::load(path, device)?;
+                let vs = VarStore::new(device);
+                let generator = Generator::new(&vs.root(), arch);
+                copy_into(&loaded.gen_vs, &vs).map_err(|reason| CheckpointError::Mismatch {
+                    path: path.clone(),
+                    reason,
+                })?;
+                (vs, generator, loaded.discriminator, loaded.meta.inner_lr)
+            }
         };
         let arch = generator.arch();
         let (disc_vs, discriminator) = stored.unwrap_or_else(|| {
@@ -89,6 +105,27 @@ impl Init {
             init_name: self.to_string(),
         })
     }
+}
+
+/// Every variable of `from` into the variable of `to` with its name, which must have its size.
+fn copy_into(from: &VarStore, to: &VarStore) -> Result<(), String> {
+    let mut places = to.variables();
+    tch::no_grad(|| {
+        for (name, value) in from.variables() {
+            let place = places
+                .get_mut(&name)
+                .ok_or_else(|| format!("{name} has no place in the new shape"))?;
+            if place.size() != value.size() {
+                return Err(format!(
+                    "{name} is {:?} in the file, {:?} in the new shape",
+                    value.size(),
+                    place.size()
+                ));
+            }
+            place.copy_(&value);
+        }
+        Ok(())
+    })
 }
 
 /// A loaded checkpoint's generator, discriminator and layer rates.

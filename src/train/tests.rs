@@ -73,6 +73,54 @@ fn learning_rate_is_constant_then_decays_to_zero() {
 }
 
 #[test]
+fn a_reshaped_init_keeps_its_weights_and_starts_new_layers_fresh() {
+    use crate::model::checkpoint::{self, CheckpointMeta};
+    use crate::model::PosewarpConfig;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("init.safetensors");
+    // The lite shape before it had the refinement, grown into today's.
+    let grown = ArchConfig::posewarp(Preset::Lite);
+    let ArchConfig::Posewarp(config) = grown else {
+        unreachable!()
+    };
+    let small = ArchConfig::Posewarp(PosewarpConfig {
+        refine_channels: 0,
+        ..config
+    });
+    let old = Init::Random(small).build(Device::Cpu, 4).unwrap();
+    checkpoint::save(&path, &old.gen_vs, &CheckpointMeta::new(small, 64)).unwrap();
+    let new = Init::Reshaped(path.clone(), grown)
+        .build(Device::Cpu, 5)
+        .unwrap();
+    assert_eq!(new.generator.arch(), grown);
+    let (before, after) = (old.gen_vs.variables(), new.gen_vs.variables());
+    for (name, value) in &before {
+        assert!(value.equal(&after[name]), "{name} changed");
+    }
+    // The new layers: a hidden convolution drawn fresh, a head at zero.
+    let fresh: Vec<_> = after.keys().filter(|n| !before.contains_key(*n)).collect();
+    assert_eq!(fresh.len(), 4, "{fresh:?}");
+    assert!(
+        after["refine.hidden.weight"]
+            .abs()
+            .sum(tch::Kind::Float)
+            .double_value(&[])
+            > 0.0
+    );
+    assert_eq!(
+        after["refine.head.weight"].abs().max().double_value(&[]),
+        0.0
+    );
+    // A shape the file's weights do not fit is refused, naming a variable.
+    let err = Init::Reshaped(path, lite())
+        .build(Device::Cpu, 5)
+        .err()
+        .expect("posewarp weights do not fit pose2im")
+        .to_string();
+    assert!(err.contains("no place"), "{err}");
+}
+
+#[test]
 fn posewarp_takes_no_steps_on_one_frame_and_pose2im_does() {
     let config = PersonalizeConfig::default().with_steps(20);
     let posewarp = ArchConfig::posewarp(Preset::Lite);

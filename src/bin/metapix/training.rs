@@ -54,19 +54,22 @@ pub struct StartArgs {
     /// Train this checkpoint further (default: random weights of --arch and --preset).
     #[arg(long)]
     init: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = PresetArg::Lite)]
-    preset: PresetArg,
+    /// The generator's size (default lite). With --init, the checkpoint's weights are
+    /// trained in this shape of --arch: the layers it lacks start fresh.
+    #[arg(long, value_enum)]
+    preset: Option<PresetArg>,
     /// The generator of random weights.
     #[arg(long, value_enum, default_value_t = ArchArg::Pose2im)]
     arch: ArchArg,
 }
 
 impl StartArgs {
-    /// `--init FILE` or random weights of `--arch` at `--preset`.
+    /// `--init FILE` (in `--preset`'s shape if given) or random weights of `--arch` at `--preset`.
     fn init(&self) -> Init {
-        match &self.init {
-            Some(path) => Init::Checkpoint(path.clone()),
-            None => Init::Random(self.preset.arch(self.arch)),
+        match (&self.init, self.preset) {
+            (Some(path), None) => Init::Checkpoint(path.clone()),
+            (Some(path), Some(preset)) => Init::Reshaped(path.clone(), preset.arch(self.arch)),
+            (None, preset) => Init::Random(preset.unwrap_or(PresetArg::Lite).arch(self.arch)),
         }
     }
 }
