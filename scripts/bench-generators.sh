@@ -3,22 +3,28 @@
 # file on a 10 s synthetic dancer at 256 (gen and side-by-side views, two rounds alternating),
 # then glass to glass through RTSP (scripts/glass-to-glass.sh). Posewarp is personalized on a
 # synthetic person with no steps: the weights do not change the time. Run after `make build`.
-#   scripts/bench-generators.sh
+#   scripts/bench-generators.sh [NAME=POSEWARP_INIT ...]
+# Each NAME=INIT adds a Posewarp of that init's shape beside the shipped one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=target/release
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 "$B/metapix" synth --out "$W" --identities 1 --seconds 10 --size 512x512 -q
-scripts/bench-posewarp-model.sh "$B" "$W" "$W/pw.safetensors"
+scripts/bench-posewarp-model.sh "$B" "$W" "$W/posewarp.safetensors"
+generators=(avatar posewarp)
+for named in "$@"; do
+  generators+=("${named%%=*}")
+  scripts/bench-posewarp-model.sh "$B" "$W" "$W/${named%%=*}.safetensors" "${named#*=}"
+done
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| round | generator | view | frames | fps | pose p50/p95 ms | generate p50/p95 ms | render p50/p95 ms | end-to-end p50/p95 ms |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for round in 1 2; do
-  for g in avatar posewarp; do
+  for g in "${generators[@]}"; do
     extra=()
-    [ "$g" = posewarp ] && extra=(--model "$W/pw.safetensors")
+    [ "$g" != avatar ] && extra=(--model "$W/$g.safetensors")
     for view in gen side-by-side; do
       "$B/metapix-stream" "$W/identity-000.mp4" "$W/out.mp4" --view "$view" --size 256 --stats "$W/s.json" -q "${extra[@]}"
       python3 - "$W/s.json" "$g" "$view" "$round" <<'PY'
@@ -34,5 +40,7 @@ done
 echo
 echo "glass to glass, avatar:"
 scripts/glass-to-glass.sh 20 --size 256 2>&1 | tail -3
-echo "glass to glass, posewarp:"
-scripts/glass-to-glass.sh 20 --size 256 --model "$W/pw.safetensors" 2>&1 | tail -3
+for g in "${generators[@]:1}"; do
+  echo "glass to glass, $g:"
+  scripts/glass-to-glass.sh 20 --size 256 --model "$W/$g.safetensors" 2>&1 | tail -3
+done
