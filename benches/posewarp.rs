@@ -20,16 +20,11 @@ use tch::{Device, Kind, Tensor};
 
 const POSE_CHANNELS: i64 = 24;
 
-/// Our presets, and the lite shape before issue 12's third session (`lite-v2`: the
-/// foreground U-Net at full size, no refinement).
+/// Our presets.
 fn config(preset: &str) -> PosewarpConfig {
     match preset {
         "paper" => PosewarpConfig::paper(POSE_CHANNELS),
-        "lite-v2" => PosewarpConfig {
-            foreground_scale: 1,
-            refine_channels: 0,
-            ..PosewarpConfig::lite(POSE_CHANNELS)
-        },
+        "lite-fast" => PosewarpConfig::lite_fast(POSE_CHANNELS),
         _ => PosewarpConfig::lite(POSE_CHANNELS),
     }
 }
@@ -111,7 +106,7 @@ fn posewarp(c: &mut Criterion) {
     let gpu = device::select(DeviceChoice::Cuda);
     for threads in [1, 2] {
         tch::set_num_threads(threads);
-        for preset in ["lite", "lite-v2"] {
+        for preset in ["lite", "lite-fast"] {
             bench_one(c, preset, 256, Device::Cpu);
         }
     }
@@ -119,8 +114,8 @@ fn posewarp(c: &mut Criterion) {
         Ok(gpu @ Device::Cuda(_)) => {
             for (preset, size) in [
                 ("lite", 256),
-                ("lite-v2", 256),
-                ("lite", 512),
+                ("lite-fast", 256),
+                ("lite-fast", 512),
                 ("paper", 256),
                 ("paper", 512),
             ] {

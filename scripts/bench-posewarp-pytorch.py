@@ -2,7 +2,7 @@
 """Posewarp as src/model/posewarp.rs and src/model/unet.rs build it, in PyTorch, timed the
 way benches/posewarp.rs times ours: bf16 weights and inputs, no grad, synchronized; a
 driving frame (the limb grids from ten 2x3 transforms, the warps in f32, the foreground
-U-Net, the blend) in eager mode and as a CUDA-graph replay, and a source prepared (mask and
+U-Net at its scale, the refinement, the blend) in eager mode and as a CUDA-graph replay, and a source prepared (mask and
 background U-Nets) in eager mode. Runs on the GPU machine: /opt/torch/.venv/bin/python THIS."""
 import torch
 import torch.nn as nn
@@ -13,11 +13,13 @@ from cuda_timing import captured, timed
 LIMBS, JOINTS, POSE = 10, 14, 24
 EPS = 1e-3
 # name: per U-Net (ngf, depth, max channels, full-resolution kernel) for mask, foreground,
-# background, as PosewarpConfig's presets (and the lite shape with 1x1 edges).
+# background, then the foreground's scale and the refinement's channels, as PosewarpConfig's
+# presets.
+LITE = [(16, 4, 64, 3), (16, 4, 64, 3), (8, 4, 32, 3)]
 PRESETS = {
-    "lite": [(16, 4, 64, 3), (16, 4, 64, 3), (8, 4, 32, 3)],
-    "lite-1x1": [(16, 4, 64, 1), (16, 4, 64, 1), (8, 4, 32, 1)],
-    "paper": [(64, 5, 512, 3)] * 3,
+    "lite": (LITE, 1, 0),
+    "lite-fast": (LITE, 2, 8),
+    "paper": ([(64, 5, 512, 3)] * 3, 1, 0),
 }
 
 
@@ -51,10 +53,12 @@ class UNet(nn.Module):
 class Posewarp(nn.Module):
     def __init__(self, preset):
         super().__init__()
-        m, f, b = PRESETS[preset]
+        (m, f, b), self.scale, refine = PRESETS[preset]
         self.mask = UNet(*m, 3 + POSE, LIMBS + 1)
         self.foreground = UNet(*f, 4 * LIMBS + POSE, 4)
         self.background = UNet(*b, 7, 3)
+        self.refine = (nn.Sequential(nn.Conv2d(8, refine, 3, 1, 1), nn.LeakyReLU(0.2),
+                                     nn.Conv2d(refine, 4, 3, 1, 1)) if refine else None)
 
     def prepare(self, image, pose, plate):
         limbs = pose[:, JOINTS:JOINTS + LIMBS]
@@ -78,7 +82,14 @@ class Posewarp(nn.Module):
         person = colour.sum(1) / total.clamp_min(EPS)
         coverage = total.clamp(EPS, 1 - EPS)
         x = torch.cat([colour.reshape(n, l * 3, h, w), weight.reshape(n, l, h, w), pose.float()], 1)
+        if self.scale > 1:
+            x = F.avg_pool2d(x, self.scale)
         correction = self.foreground(x.to(pose.dtype)).float()
+        if self.scale > 1:
+            correction = F.interpolate(correction, size=(h, w), mode="bilinear", align_corners=False)
+        if self.refine is not None:
+            edges = torch.cat([person, coverage, correction], 1).to(pose.dtype)
+            correction = correction + self.refine(edges).float()
         alpha = torch.sigmoid(torch.logit(coverage) + correction[:, 3:])
         return (alpha * (person + correction[:, :3]) + (1 - alpha) * fill).clamp(-1, 1)
 
@@ -88,7 +99,7 @@ def main():
     torch.manual_seed(0)
     for preset in PRESETS:
         model = Posewarp(preset).cuda().eval().to(torch.bfloat16)
-        for size in (256,) if preset == "lite-1x1" else (256, 512):
+        for size in (256,) if preset == "lite" else (256, 512):
             bf = dict(device="cuda", dtype=torch.bfloat16)
             image, plate = torch.rand(1, 3, size, size, **bf) * 2 - 1, torch.rand(1, 3, size, size, **bf) * 2 - 1
             pose = torch.rand(1, POSE, size, size, **bf)

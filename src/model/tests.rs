@@ -8,7 +8,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::checkpoint::{self, CheckpointError, CheckpointMeta};
 use super::pose2im::{Pose2Im, Pose2ImConfig};
-use super::{ArchConfig, Condition, Generator, PatchGan, PatchGanConfig, Preset};
+use super::{ArchConfig, Condition, Generator, InputFormat, PatchGan, PatchGanConfig, Preset};
 use crate::render::NUM_PARTS;
 
 const CHANNELS: i64 = NUM_PARTS as i64;
@@ -357,4 +357,24 @@ fn the_shipped_checkpoints_load() {
     assert!(!init.meta.inner_lr.is_uniform() && init.discriminator.is_some());
     let rates: BTreeMap<&String, &f64> = init.meta.inner_lr.iter().collect();
     assert!(rates.len() > 10, "{rates:?}");
+}
+
+#[test]
+fn the_shipped_posewarp_inits_load_in_their_shapes() {
+    use super::{PosewarpConfig, POSEWARP_FAST_INIT, POSEWARP_INIT};
+    let channels = InputFormat::JointMaps24.channels();
+    for (builtin, config) in [
+        (POSEWARP_INIT, PosewarpConfig::lite(channels)),
+        (POSEWARP_FAST_INIT, PosewarpConfig::lite_fast(channels)),
+    ] {
+        let loaded = builtin.load(Device::Cpu).unwrap();
+        assert_eq!(
+            loaded.meta.arch,
+            ArchConfig::Posewarp(config),
+            "{}",
+            builtin.name
+        );
+        assert_eq!(loaded.meta.resolution, 256);
+        assert!(loaded.sources.is_none(), "an init carries no one's frames");
+    }
 }

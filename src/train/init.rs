@@ -10,7 +10,8 @@ use super::personalize::Trainee;
 use crate::model::checkpoint::{self, CheckpointError, Loaded};
 use crate::model::rates::LayerRates;
 use crate::model::{
-    ArchConfig, Builtin, Generator, PatchGan, DEFAULT_AVATAR, METAPIX_INIT, POSEWARP_INIT,
+    ArchConfig, Builtin, Generator, PatchGan, DEFAULT_AVATAR, METAPIX_INIT, POSEWARP_FAST_INIT,
+    POSEWARP_INIT,
 };
 
 /// Where personalization starts from.
@@ -60,6 +61,7 @@ impl Init {
             "metapix" => Init::Builtin(METAPIX_INIT),
             "avatar" => Init::Builtin(DEFAULT_AVATAR),
             "posewarp" => Init::Builtin(POSEWARP_INIT),
+            "posewarp-fast" => Init::Builtin(POSEWARP_FAST_INIT),
             "random" => Init::Random(random),
             path => Init::Checkpoint(path.into()),
         }

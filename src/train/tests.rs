@@ -78,8 +78,8 @@ fn a_reshaped_init_keeps_its_weights_and_starts_new_layers_fresh() {
     use crate::model::PosewarpConfig;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("init.safetensors");
-    // The lite shape before it had the refinement, grown into today's.
-    let grown = ArchConfig::posewarp(Preset::Lite);
+    // The fast shape before it had the refinement, grown into it.
+    let grown = ArchConfig::posewarp(Preset::LiteFast);
     let ArchConfig::Posewarp(config) = grown else {
         unreachable!()
     };
