@@ -12,6 +12,45 @@ fn ok(args: &[&str]) -> String {
     util::stderr(&out)
 }
 
+/// `pretrain --init FILE --preset lite-fast`: a Posewarp lite checkpoint trained further in
+/// the fast shape, and a Pose2Im checkpoint refused in it with one line naming a variable.
+fn grow_a_posewarp_init(d: &dyn Fn(&str) -> String, cpu: &[&str]) {
+    let pretrain = |more: &[&str]| {
+        let args = [
+            "pretrain",
+            &d("train"),
+            "--arch",
+            "posewarp",
+            "--steps",
+            "1",
+        ];
+        let size = ["--batch", "2", "--frames-per-identity", "6"];
+        run(METAPIX_BIN, &[&args[..], &size, more, cpu].concat())
+    };
+    let lite = d("pw.safetensors");
+    let out = pretrain(&["--out", &lite]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let fast = d("pw-fast.safetensors");
+    let out = pretrain(&["--init", &lite, "--preset", "lite-fast", "--out", &fast]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let meta = metapix::model::checkpoint::read_meta(std::path::Path::new(&fast)).unwrap();
+    let metapix::model::ArchConfig::Posewarp(config) = meta.arch else {
+        panic!("{:?}", meta.arch)
+    };
+    assert_eq!((config.foreground_scale, config.refine_channels), (2, 8));
+    let out = pretrain(&[
+        "--init",
+        &d("pre.safetensors"),
+        "--preset",
+        "lite",
+        "--out",
+        &d("x"),
+    ]);
+    let said = util::stderr(&out);
+    assert!(!out.status.success() && said.contains("no place"), "{said}");
+    assert_eq!(said.trim().lines().count(), 1, "{said}");
+}
+
 #[test]
 fn pretrain_meta_train_resume_eval_and_personalize() {
     let dir = tempfile::tempdir().unwrap();
@@ -40,6 +79,7 @@ fn pretrain_meta_train_resume_eval_and_personalize() {
     ]
     .concat());
     assert!(said.contains("3 people"), "{said}");
+    grow_a_posewarp_init(&d, &cpu);
     let (pre, meta_out) = (d("pre.safetensors"), d("meta.safetensors"));
     let train = d("train");
     let meta_train = |iterations: &str, resume: bool| {
