@@ -306,14 +306,12 @@ fn block_mean(x: &Tensor, scale: i64) -> Tensor {
         panic!("an image batch is (N, C, H, W)")
     };
     let blocks = x.reshape([n, c, h / scale, scale, w / scale, scale]);
-    let mut sum = blocks.select(3, 0).select(4, 0);
-    for i in 0..scale {
-        for j in 0..scale {
-            if i + j > 0 {
-                sum += blocks.select(3, i).select(4, j);
-            }
-        }
-    }
+    // `a + b`, never `+=`: tch's `+=` adds in place, and the first view is `x`'s memory.
+    let sum = (0..scale)
+        .flat_map(|i| (0..scale).map(move |j| (i, j)))
+        .map(|(i, j)| blocks.select(3, i).select(4, j))
+        .reduce(|a, b| a + b)
+        .expect("scale >= 1");
     sum / (scale * scale) as f64
 }
 
@@ -501,10 +499,13 @@ mod tests {
     #[test]
     fn block_means_are_average_pooling() {
         let x = Tensor::randn([2, 5, 12, 18], (Kind::Float, Device::Cpu));
+        let before = x.copy();
         for scale in [1, 2, 3] {
             let pooled = x.avg_pool2d([scale, scale], [scale, scale], [0, 0], false, true, None);
             // Means of a few values of size 1: f32 rounding is far below 1e-5.
             assert!(block_mean(&x, scale).allclose(&pooled, 0.0, 1e-5, false));
+            // The input is left as it was (the moved layers and the caller's pose).
+            assert!(x.equal(&before), "block_mean wrote into its input");
         }
     }
 
