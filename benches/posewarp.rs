@@ -35,15 +35,9 @@ fn sync(device: Device) {
     }
 }
 
-fn bench_one(c: &mut Criterion, preset: &str, size: u32, device: Device) {
+fn bench_one(c: &mut Criterion, preset: &str, size: u32, device: Device, kind: Kind) {
     let mut vs = VarStore::new(device);
     let model = Posewarp::new(&vs.root(), config(preset));
-    // bf16 weights and input on CUDA, as the stream's generate stage runs them.
-    let kind = if device.is_cuda() {
-        Kind::BFloat16
-    } else {
-        Kind::Float
-    };
     vs.set_kind(kind);
     // A real pair of poses, so that every limb moves.
     let person = SyntheticPerson::random(1);
@@ -86,10 +80,15 @@ fn bench_one(c: &mut Criterion, preset: &str, size: u32, device: Device) {
     for _ in 0..3 {
         drop(frame());
     }
-    let on = if device.is_cuda() {
-        "cuda bf16".to_string()
+    let precision = if kind == Kind::BFloat16 {
+        "bf16"
     } else {
-        format!("cpu f32 {} threads", tch::get_num_threads())
+        "f32"
+    };
+    let on = if device.is_cuda() {
+        format!("cuda {precision}")
+    } else {
+        format!("cpu {precision} {} threads", tch::get_num_threads())
     };
     c.bench_function(
         &format!("posewarp/{preset} {size}x{size} frame {on}"),
@@ -107,7 +106,9 @@ fn posewarp(c: &mut Criterion) {
     for threads in [1, 2] {
         tch::set_num_threads(threads);
         for preset in ["lite", "lite-fast"] {
-            bench_one(c, preset, 256, Device::Cpu);
+            for kind in [Kind::Float, Kind::BFloat16] {
+                bench_one(c, preset, 256, Device::Cpu, kind);
+            }
         }
     }
     match gpu {
@@ -119,7 +120,7 @@ fn posewarp(c: &mut Criterion) {
                 ("paper", 256),
                 ("paper", 512),
             ] {
-                bench_one(c, preset, size, gpu);
+                bench_one(c, preset, size, gpu, Kind::BFloat16);
             }
         }
         Ok(_) => {}

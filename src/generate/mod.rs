@@ -13,7 +13,7 @@ use tch::{Device, Kind};
 
 use crate::model::checkpoint::{self, CheckpointError, CheckpointMeta};
 use crate::model::io::{tensor_image, PoseEncoder};
-use crate::model::{guard, Condition, Generator, TorchError};
+use crate::model::{device, guard, Condition, Generator, TorchError};
 use crate::{RgbImage, Skeleton};
 use normalizer::LiveNormalizer;
 use sources::SourcePicker;
@@ -54,7 +54,7 @@ pub struct FrameGenerator {
     generator: Generator,
     _vs: VarStore,
     device: Device,
-    /// What the weights and inputs are on the device: bf16 on CUDA.
+    /// What the weights and inputs are on the device ([`device::inference_kind`]).
     kind: Kind,
     meta: CheckpointMeta,
     encoder: PoseEncoder,
@@ -64,20 +64,25 @@ pub struct FrameGenerator {
 }
 
 impl FrameGenerator {
-    /// Loads a checkpoint (its metadata checked, sizes included); on CUDA the weights are
-    /// converted to bf16 (faster, and libtorch 2.11 prints a deprecation warning for every
-    /// call through tch's autocast).
+    /// Loads a checkpoint (its metadata checked, sizes included) to run in the kind
+    /// [`device::inference_kind`] picks for `device`: bf16 on CUDA and on CPUs with bf16
+    /// instructions (faster; on CUDA libtorch 2.11 also prints a deprecation warning for every
+    /// call through tch's autocast), f32 elsewhere.
     pub fn load(choice: &ModelChoice, device: Device) -> Result<Self, GenerateError> {
+        Self::load_as(choice, device, device::inference_kind(device))
+    }
+
+    /// [`Self::load`], the weights and inputs in `kind` (f32 or bf16).
+    pub fn load_as(
+        choice: &ModelChoice,
+        device: Device,
+        kind: Kind,
+    ) -> Result<Self, GenerateError> {
         let loaded = match choice {
             ModelChoice::File(path) => checkpoint::load(path, device)?,
             ModelChoice::DefaultAvatar => crate::model::DEFAULT_AVATAR.load(device)?,
         };
         let (mut vs, meta) = (loaded.gen_vs, loaded.meta);
-        let kind = if device.is_cuda() {
-            Kind::BFloat16
-        } else {
-            Kind::Float
-        };
         vs.set_kind(kind);
         let sources = match (&loaded.generator, loaded.sources) {
             (Generator::Posewarp(g), Some(shots)) => Some(guard::torch(|| {
@@ -147,11 +152,30 @@ mod tests {
         person: &crate::synth::SyntheticPerson,
         dir: &std::path::Path,
     ) -> std::path::PathBuf {
+        let vs = VarStore::new(Device::Cpu);
+        let _model = Generator::new(&vs.root(), &arch);
+        save_at_64(&vs, arch, person, dir)
+    }
+
+    /// A shipped model's trained weights as a checkpoint at 64 px, as [`untrained`].
+    fn trained(
+        builtin: crate::model::Builtin,
+        person: &crate::synth::SyntheticPerson,
+        dir: &std::path::Path,
+    ) -> std::path::PathBuf {
+        let loaded = builtin.load(Device::Cpu).unwrap();
+        save_at_64(&loaded.gen_vs, loaded.meta.arch, person, dir)
+    }
+
+    fn save_at_64(
+        vs: &VarStore,
+        arch: ArchConfig,
+        person: &crate::synth::SyntheticPerson,
+        dir: &std::path::Path,
+    ) -> std::path::PathBuf {
         use crate::model::checkpoint::Sources;
         use crate::model::{Examples, InputFormat};
         let path = dir.join(format!("{}.safetensors", arch.name()));
-        let vs = VarStore::new(Device::Cpu);
-        let _model = Generator::new(&vs.root(), &arch);
         let sources = (arch.input() == InputFormat::JointMaps24).then(|| {
             let shots: Vec<_> = [0.0, 1.0, 2.0]
                 .iter()
@@ -165,56 +189,62 @@ mod tests {
             }
         });
         let meta = CheckpointMeta::new(arch, 64);
-        checkpoint::save_with_sources(&path, &vs, sources.as_ref(), &meta).unwrap();
+        checkpoint::save_with_sources(&path, vs, sources.as_ref(), &meta).unwrap();
         path
     }
 
     /// On a GPU machine run this test alone (filter by its full name): a libtorch call in an
     /// earlier test of the same process makes libtorch cache "no CUDA" ([`device`]).
     #[test]
-    fn generates_frames_of_the_checkpoint_resolution_on_every_device() {
-        // CUDA first (libtorch must find it before other calls); the CPU always.
-        let mut devices = vec![Device::Cpu];
+    fn generates_frames_of_the_checkpoint_resolution_on_every_device_and_kind() {
+        // CUDA first (libtorch must find it before other calls); the CPU always, in f32 and
+        // in bf16 (native where the CPU has bf16 instructions, emulated elsewhere).
+        let mut runs = vec![(Device::Cpu, Kind::Float), (Device::Cpu, Kind::BFloat16)];
         if let Ok(gpu @ Device::Cuda(_)) = device::select(DeviceChoice::Auto) {
-            devices.push(gpu);
+            runs.push((gpu, Kind::BFloat16));
         }
-        println!("generating on {devices:?}");
+        println!("generating on {runs:?}");
         let dir = tempfile::tempdir().unwrap();
         let person = crate::synth::SyntheticPerson::random(4);
         let skeleton = person.skeleton(2.6, 64, 64);
-        for arch in [
-            ArchConfig::pose2im(Preset::Lite),
-            ArchConfig::posewarp(Preset::Lite),
-        ] {
-            let path = untrained(arch, &person, dir.path());
+        // Trained weights: untrained Posewarp heads are zero, and its U-Nets would not show.
+        use crate::model::{DEFAULT_AVATAR, POSEWARP_FAST_INIT, POSEWARP_INIT};
+        for builtin in [DEFAULT_AVATAR, POSEWARP_INIT, POSEWARP_FAST_INIT] {
+            let path = trained(builtin, &person, dir.path());
+            let arch = checkpoint::load(&path, Device::Cpu).unwrap().meta.arch;
             let mut outputs = Vec::new();
-            for &device in &devices {
-                let mut g = FrameGenerator::load(&ModelChoice::File(path.clone()), device).unwrap();
+            for &(device, kind) in &runs {
+                let choice = ModelChoice::File(path.clone());
+                let mut g = FrameGenerator::load_as(&choice, device, kind).unwrap();
                 let target = g.normalize(&skeleton, (64, 64));
                 let image = g.generate(&target).unwrap();
-                assert_eq!((image.width, image.height), (64, 64), "{device:?}");
+                assert_eq!((image.width, image.height), (64, 64), "{device:?} {kind:?}");
                 // The picture follows the pose: nobody there gives another one.
                 let empty = g.generate(&Skeleton::none()).unwrap();
-                assert_ne!(image, empty, "{device:?}: the output ignores the pose");
+                assert_ne!(
+                    image, empty,
+                    "{device:?} {kind:?}: the output ignores the pose"
+                );
                 outputs.push(image);
             }
-            // CUDA runs in bf16 (8 bits of mantissa): the same weights give the same picture
-            // within a few levels of 255 on average, where another pose differs by tens.
-            if let [cpu, gpu] = &outputs[..] {
-                let gap = cpu
+            // bf16 has 8 bits of mantissa: the same weights give the same picture within a
+            // few levels of 255 on average, where another pose differs by tens.
+            let (f32_cpu, rest) = outputs.split_first().unwrap();
+            for (image, (device, _)) in rest.iter().zip(&runs[1..]) {
+                let gap = f32_cpu
                     .data
                     .iter()
-                    .zip(&gpu.data)
+                    .zip(&image.data)
                     .map(|(&a, &b)| (a as f64 - b as f64).abs())
                     .sum::<f64>()
-                    / cpu.data.len() as f64;
+                    / f32_cpu.data.len() as f64;
                 println!(
-                    "{}: CPU f32 against CUDA bf16: mean gap {gap:.2} levels",
+                    "{}: f32 CPU against bf16 {device:?}: mean gap {gap:.2} levels",
                     arch.name()
                 );
                 assert!(
                     gap < 4.0,
-                    "{}: CUDA bf16 output strays {gap:.2} levels from the CPU's",
+                    "{}: bf16 on {device:?} strays {gap:.2} levels from f32 on the CPU",
                     arch.name()
                 );
             }
