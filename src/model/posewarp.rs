@@ -136,8 +136,15 @@ impl PosewarpConfig {
 pub struct PreparedSource {
     /// (N, L, 4, S, S): each limb's pixels (premultiplied) and its mask, f32.
     layers: Tensor,
-    /// (N, 3, S, S) in -1..1, f32.
+    /// (N, 3, S, S) in -1..1, f32: the room where the person is not.
     fill: Tensor,
+}
+
+impl PreparedSource {
+    /// The room where the person is not: (N, 3, S, S) in -1..1, f32.
+    pub fn fill(&self) -> &Tensor {
+        &self.fill
+    }
 }
 
 #[derive(Debug)]
@@ -228,15 +235,20 @@ impl Posewarp {
     }
 
     /// Steps 2, 3 and 5: `prepared` moved by `grids` (N, L, S, S, 2) into `pose` (N, C, S,
-    /// S). The foreground U-Net runs in the pose's kind (bf16 on CUDA); the warps and the
-    /// blend run in f32, and so does the frame returned: bf16 grid coordinates lie a 128th
-    /// of the half-frame apart near its edges, a whole pixel at 256, and 1 - 1e-3 is 1 in
-    /// bf16.
+    /// S): [`Self::move_layers`], then [`Self::compose`] over the source's fill.
     pub fn render(&self, prepared: &PreparedSource, grids: &Tensor, pose: &Tensor) -> Tensor {
+        self.compose(&self.move_layers(prepared, grids), &prepared.fill, pose)
+    }
+
+    /// Step 2: the prepared layers moved by `grids` (N, L, S, S, 2), (N, L, 4, S, S) in f32
+    /// (bf16 grid coordinates lie a 128th of the half-frame apart near its edges, a whole
+    /// pixel at 256). Linear in the layers: a mix of two sources' moved layers is a mix of
+    /// their premultiplied pixels and masks.
+    pub fn move_layers(&self, prepared: &PreparedSource, grids: &Tensor) -> Tensor {
         let [n, l, c, h, w] = prepared.layers.size()[..] else {
             panic!("layers are (N, L, 4, S, S)")
         };
-        let moved = prepared
+        prepared
             .layers
             .reshape([n * l, c, h, w])
             .grid_sampler(
@@ -245,14 +257,23 @@ impl Posewarp {
                 0,
                 false,
             )
-            .reshape([n, l, c, h, w]);
+            .reshape([n, l, c, h, w])
+    }
+
+    /// Steps 3 and 5: the moved layers (N, L, 4, S, S) composed, corrected by the foreground
+    /// U-Net for `pose` (N, C, S, S), and blended over `fill` (N, 3, S, S). The U-Net runs in
+    /// the pose's kind (bf16 on CUDA); the blend runs in f32, and so does the frame
+    /// returned: 1 - 1e-3 is 1 in bf16.
+    pub fn compose(&self, moved: &Tensor, fill: &Tensor, pose: &Tensor) -> Tensor {
+        let h = moved.size()[3];
+        let w = moved.size()[4];
         let colour = moved.narrow(2, 0, 3);
         let weight = moved.narrow(2, 3, 1);
         let total = weight.sum_dim_intlist([1i64].as_slice(), false, Kind::Float);
         let person =
             colour.sum_dim_intlist([1i64].as_slice(), false, Kind::Float) / total.clamp_min(EPS);
         let coverage = total.clamp(EPS, 1.0 - EPS);
-        let correction = self.correction(&moved, pose).to_kind(Kind::Float);
+        let correction = self.correction(moved, pose).to_kind(Kind::Float);
         let correction = if correction.size()[2] == h {
             correction
         } else {
@@ -269,7 +290,7 @@ impl Posewarp {
         };
         let foreground = person + correction.narrow(1, 0, 3);
         let alpha = (coverage.logit(None) + correction.narrow(1, 3, 1)).sigmoid();
-        (&alpha * foreground + (-&alpha + 1.0) * &prepared.fill).clamp(-1.0, 1.0)
+        (&alpha * foreground + (-&alpha + 1.0) * fill).clamp(-1.0, 1.0)
     }
 
     /// Step 3's U-Net over the moved layers (N, L, 4, S, S) and the pose (N, C, S, S), at
