@@ -14,7 +14,8 @@ use tch::{Device, Kind, Tensor};
 use crate::model::checkpoint::Sources;
 use crate::model::examples::{pose_distance, ExamplesError};
 use crate::model::io::tensor_image;
-use crate::model::posewarp::{limb_grids, PreparedSource};
+use crate::model::posewarp::{limb_grids, limb_thetas, PreparedSource};
+use crate::model::warp::{self, Interleaved, Sampled};
 use crate::model::{Examples, InputFormat, Posewarp};
 use crate::render::joints::{joints, Joints};
 use crate::Skeleton;
@@ -30,6 +31,9 @@ pub(super) struct SourcePicker {
     skeletons: Vec<Skeleton>,
     joints: Vec<Joints>,
     prepared: Vec<PreparedSource>,
+    /// On the CPU, each source's layers for [`warp::warp`], faster there than the grid
+    /// sampler.
+    interleaved: Option<Vec<Interleaved>>,
     current: usize,
     /// The source being faded out, and how many frames of the fade are left.
     fading: Option<(usize, u32)>,
@@ -72,9 +76,16 @@ impl SourcePicker {
                         examples.masks.as_ref().map(one).as_ref(),
                     )
                 })
+                .collect::<Vec<_>>()
+        });
+        let interleaved = (device == Device::Cpu).then(|| {
+            prepared
+                .iter()
+                .map(|p| Interleaved::new(p.layers()))
                 .collect()
         });
         Ok(Self {
+            interleaved,
             joints: examples.skeletons.iter().map(joints).collect(),
             skeletons: examples.skeletons,
             prepared,
@@ -114,22 +125,47 @@ impl SourcePicker {
     ) -> Tensor {
         let i = self.pick(skeleton);
         let pose = pose.to_device(self.device).to_kind(self.kind);
-        let now = self.moved(generator, i, skeleton);
-        let fill = self.prepared[i].fill();
-        let Some((old, left)) = self.fading else {
-            return generator.compose(&now, fill, &pose);
+        let mix = match self.fading {
+            None => vec![(i, 1.0)],
+            Some((old, left)) => {
+                self.fading = (left > 1).then_some((old, left - 1));
+                let weight = f64::from(left) / f64::from(self.fade_frames + 1);
+                vec![(old, weight), (i, 1.0 - weight)]
+            }
         };
-        self.fading = (left > 1).then_some((old, left - 1));
-        let weight = f64::from(left) / f64::from(self.fade_frames + 1);
-        let mix = |a: &Tensor, b: &Tensor| a * weight + b * (1.0 - weight);
-        let moved = mix(&self.moved(generator, old, skeleton), &now);
-        generator.compose(&moved, &mix(self.prepared[old].fill(), fill), &pose)
+        let fill = mix
+            .iter()
+            .map(|&(s, weight)| self.prepared[s].fill() * weight)
+            .reduce(|a, b| a + b)
+            .expect("a source");
+        generator.compose(&self.moved(generator, &mix, skeleton), &fill, &pose)
     }
 
-    /// Source `i`'s layers moved into `skeleton`.
-    fn moved(&self, generator: &Posewarp, i: usize, skeleton: &Skeleton) -> Tensor {
-        let grids =
-            limb_grids(&self.joints[i], &joints(skeleton), self.size, self.device).unsqueeze(0);
-        generator.move_layers(&self.prepared[i], &grids)
+    /// The sources `mix` (index, weight) moved into `skeleton`, layer by layer, and summed.
+    fn moved(&self, generator: &Posewarp, mix: &[(usize, f64)], skeleton: &Skeleton) -> Tensor {
+        let to = joints(skeleton);
+        if let Some(interleaved) = &self.interleaved {
+            let thetas: Vec<_> = mix
+                .iter()
+                .map(|&(s, _)| limb_thetas(&self.joints[s], &to, self.size))
+                .collect();
+            let sampled: Vec<_> = mix
+                .iter()
+                .zip(&thetas)
+                .map(|(&(s, weight), thetas)| Sampled {
+                    layers: &interleaved[s],
+                    thetas,
+                    weight: weight as f32,
+                })
+                .collect();
+            return warp::warp(&sampled);
+        }
+        mix.iter()
+            .map(|&(s, weight)| {
+                let grids = limb_grids(&self.joints[s], &to, self.size, self.device).unsqueeze(0);
+                generator.move_layers(&self.prepared[s], &grids) * weight
+            })
+            .reduce(|a, b| a + b)
+            .expect("a source")
     }
 }

@@ -21,6 +21,7 @@ pub mod rates;
 #[cfg(test)]
 mod tests;
 pub mod unet;
+pub mod warp;
 
 use serde::{Deserialize, Serialize};
 use tch::nn;
@@ -90,7 +91,7 @@ pub const POSEWARP_INIT: Builtin = Builtin {
 };
 
 /// The shipped Posewarp init of the fast lite shape ([`PosewarpConfig::lite_fast`]): what
-/// `metapix personalize --init posewarp-fast` starts from, for 30 fps on a 2-core CPU.
+/// `metapix personalize --init posewarp-fast` starts from, for live use on a 2-core CPU.
 pub const POSEWARP_FAST_INIT: Builtin = Builtin {
     name: "the built-in fast Posewarp init",
     bytes: include_bytes!("../../models/posewarp-fast-init.safetensors"),

@@ -141,6 +141,11 @@ pub struct PreparedSource {
 }
 
 impl PreparedSource {
+    /// Each limb's pixels (premultiplied) and its mask: (N, L, 4, S, S), f32.
+    pub fn layers(&self) -> &Tensor {
+        &self.layers
+    }
+
     /// The room where the person is not: (N, 3, S, S) in -1..1, f32.
     pub fn fill(&self) -> &Tensor {
         &self.fill
@@ -402,9 +407,7 @@ pub(crate) fn letterboxed(mut batch: Batch, rng: &mut SplitMix64) -> Batch {
 /// took three times as long as the sum on the CPU (7 against 2.3 ms at 256).
 pub fn limb_grids(from: &Joints, to: &Joints, size: u32, device: Device) -> Tensor {
     let s = f64::from(size);
-    let theta: Vec<f32> = (0..NUM_LIMBS)
-        .flat_map(|limb| affine_theta(limb_transform(from, to, limb), s))
-        .collect();
+    let theta: Vec<f32> = limb_thetas(from, to, size).concat();
     let theta = Tensor::from_slice(&theta)
         .view([LIMBS, 2, 3])
         .to_device(device);
@@ -413,6 +416,15 @@ pub fn limb_grids(from: &Joints, to: &Joints, size: u32, device: Device) -> Tens
     let column = |i: i64| theta.select(2, i).view([LIMBS, 1, 1, 2]);
     column(0) * centres.view([1, 1, side, 1])
         + (column(1) * centres.view([1, side, 1, 1]) + column(2))
+}
+
+/// For each limb, the 2x3 map of [`limb_grids`]: from a frame pixel's normalized
+/// coordinates in pose `to` to where it is found in pose `from`.
+pub fn limb_thetas(from: &Joints, to: &Joints, size: u32) -> Vec<[f32; 6]> {
+    let s = f64::from(size);
+    (0..NUM_LIMBS)
+        .map(|limb| affine_theta(limb_transform(from, to, limb), s))
+        .collect()
 }
 
 /// A limb's transform in pixels (`u = a x - b y + tx` at pixel centres) as an affine
