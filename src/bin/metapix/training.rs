@@ -21,7 +21,7 @@ pub enum PresetArg {
     Lite,
     /// The paper's pix2pixHD global generator (about 182 M parameters).
     Paper,
-    /// Lite with Posewarp's foreground U-Net at half size: 30 fps on 2 cores (Pose2Im: lite).
+    /// Lite with Posewarp's foreground U-Net at half size, for live use on 2 cores (Pose2Im: lite).
     LiteFast,
 }
 
