@@ -41,6 +41,10 @@ pub struct TargetInfo {
     /// existed have none).
     #[serde(default)]
     pub masks: bool,
+    /// Whether `parts/` holds each frame's body-part labels (synthetic people only: see
+    /// [`crate::synth::SyntheticPerson::parts`]).
+    #[serde(default)]
+    pub parts: bool,
 }
 
 impl TargetInfo {
@@ -62,6 +66,10 @@ impl TargetInfo {
 
     pub fn mask_path(dir: &Path, index: usize) -> PathBuf {
         dir.join("masks").join(format!("{index:06}.png"))
+    }
+
+    pub fn parts_path(dir: &Path, index: usize) -> PathBuf {
+        dir.join("parts").join(format!("{index:06}.png"))
     }
 }
 
@@ -261,6 +269,7 @@ impl TargetWriter {
             crop,
             normalization,
             masks: false,
+            parts: false,
         };
         Ok(Self {
             out: out.to_path_buf(),
@@ -302,15 +311,38 @@ impl TargetWriter {
         person: impl Fn(f32, f32) -> f32,
     ) -> Result<(), JobError> {
         let path = TargetInfo::mask_path(&self.out, index);
+        self.write_plane(&path, |x, y| (person(x, y) * 255.0).round() as u8)
+    }
+
+    /// Each frame will have body-part labels ([`Self::write_parts_with`]).
+    pub fn with_parts(mut self) -> Result<Self, JobError> {
+        let dir = self.out.join("parts");
+        std::fs::create_dir_all(&dir).map_err(JobError::write(&dir))?;
+        self.info.parts = true;
+        Ok(self)
+    }
+
+    /// Saves frame `index`'s body-part labels, `label(x, y)` at each source point (the
+    /// nearest: labels do not blend).
+    pub fn write_parts_with(
+        &self,
+        index: usize,
+        label: impl Fn(f32, f32) -> u8,
+    ) -> Result<(), JobError> {
+        self.write_plane(&TargetInfo::parts_path(&self.out, index), label)
+    }
+
+    /// A grey PNG at `path` of the frame's size: each pixel `value` at the source point
+    /// under its centre.
+    fn write_plane(&self, path: &Path, value: impl Fn(f32, f32) -> u8) -> Result<(), JobError> {
         let fit = &self.fit;
         let image = image::GrayImage::from_fn(fit.size, fit.size, |x, y| {
-            // The source point under this frame pixel's centre.
             let sx = (x as f32 + 0.5 - fit.offset_x) / fit.scale;
             let sy = (y as f32 + 0.5 - fit.offset_y) / fit.scale;
-            image::Luma([(person(sx, sy) * 255.0).round() as u8])
+            image::Luma([value(sx, sy)])
         });
-        image.save(&path).map_err(|e| JobError::Write {
-            path: path.clone(),
+        image.save(path).map_err(|e| JobError::Write {
+            path: path.to_path_buf(),
             source: std::io::Error::other(e.to_string()),
         })
     }

@@ -230,8 +230,9 @@ impl SynthJob {
         let side = w.min(h);
         let crop = [w as f32 / 2.0, h as f32 / 2.0, side as f32];
         let source = format!("metapix synth, seed {}, identity {i}", self.seed);
-        let writer =
-            TargetWriter::new(&dir, side, &skeletons, Some(crop), &source)?.with_masks()?;
+        let writer = TargetWriter::new(&dir, side, &skeletons, Some(crop), &source)?
+            .with_masks()?
+            .with_parts()?;
         for index in 0..frames {
             if stop.load(Ordering::Relaxed) {
                 return Err(JobError::InvalidArgument(format!(
@@ -242,15 +243,19 @@ impl SynthJob {
             let (person, t) = self.at(&dancers, index);
             let (image, _) = person.render(t, w, h);
             writer.write_frame(index as usize, &image)?;
-            // The renderer knows exactly where the person is.
-            let mask = person.mask(t, w, h);
-            writer.write_mask_with(index as usize, |x, y| {
+            // The renderer knows exactly where the person is, and which part is where.
+            let (mask, parts) = (person.mask(t, w, h), person.parts(t, w, h));
+            let at = |plane: &[u8], x: f32, y: f32| {
                 let (col, row) = (x.floor(), y.floor());
-                if col < 0.0 || row < 0.0 || col >= w as f32 || row >= h as f32 {
-                    return 0.0;
+                let inside = col >= 0.0 && row >= 0.0 && col < w as f32 && row < h as f32;
+                if inside {
+                    plane[row as usize * w as usize + col as usize]
+                } else {
+                    0
                 }
-                f32::from(mask[row as usize * w as usize + col as usize]) / 255.0
-            })?;
+            };
+            writer.write_mask_with(index as usize, |x, y| f32::from(at(&mask, x, y)) / 255.0)?;
+            writer.write_parts_with(index as usize, |x, y| at(&parts, x, y))?;
             *done += 1;
             progress.update(*done);
         }
@@ -308,5 +313,22 @@ mod tests {
         }
         assert_eq!(mask.get_pixel(0, 0)[0], 0);
         assert_eq!(mask.get_pixel(63, 0)[0], 0);
+        // Its part labels, cropped alike: the torso between shoulders and hips, no part in
+        // the room.
+        assert!(info.parts);
+        let parts = image::open(TargetInfo::parts_path(&written[0], 7))
+            .unwrap()
+            .into_luma8();
+        let centre = |ids: [usize; 4]| {
+            let n = ids.len() as f32;
+            let mean = |f: fn(&crate::Landmark) -> f32| {
+                ids.iter().map(|&i| f(&stored.landmarks[i])).sum::<f32>() / n
+            };
+            (mean(|l| l.x) as u32, mean(|l| l.y) as u32)
+        };
+        let (x, y) = centre([11, 12, 23, 24]);
+        let torso = crate::render::joints::limb::TORSO as u8 + 1;
+        assert_eq!(parts.get_pixel(x, y)[0], torso);
+        assert_eq!(parts.get_pixel(0, 0)[0], 0);
     }
 }

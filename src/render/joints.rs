@@ -48,6 +48,16 @@ pub const LIMBS: [&[usize]; NUM_LIMBS] = [
     &[2, 5, 8, 11],
 ];
 
+/// Indices into [`LIMBS`] by name; paired limbs as `[left, right]`, the person's own sides.
+pub mod limb {
+    pub const HEAD: usize = 0;
+    pub const UPPER_ARM: [usize; 2] = [3, 1];
+    pub const FOREARM: [usize; 2] = [4, 2];
+    pub const THIGH: [usize; 2] = [7, 5];
+    pub const SHIN: [usize; 2] = [8, 6];
+    pub const TORSO: usize = 9;
+}
+
 /// Width (standard deviation across the limb, in pixels of a 256 px frame) of each limb's
 /// mask: the torso is wider.
 const LIMB_WIDTH_256: [f32; NUM_LIMBS] =

@@ -84,6 +84,16 @@ impl SyntheticPerson {
         draw::person_coverage(&self.identity, &body, width, height)
     }
 
+    /// Which of Posewarp's limbs each pixel shows at `t` seconds (row-major; the index into
+    /// [`crate::render::joints::LIMBS`] plus one, 0 where no part of the person is): the
+    /// exact part masks a learned segmentation can be taught with.
+    pub fn parts(&self, t: f32, width: u32, height: u32) -> Vec<u8> {
+        let (width, height) = (width.max(MIN_SIZE), height.max(MIN_SIZE));
+        let layout = body::Layout::at(&self.identity, width, height, t);
+        let body = body::solve(&self.identity, &self.motion.pose(t), &layout);
+        draw::part_labels(&self.identity, &body, width, height)
+    }
+
     /// The ground-truth skeleton alone, without drawing (cheap).
     pub fn skeleton(&self, t: f32, width: u32, height: u32) -> Skeleton {
         let (width, height) = (width.max(MIN_SIZE), height.max(MIN_SIZE));

@@ -201,6 +201,9 @@ pub(crate) struct Canvas {
     pub height: u32,
     pub line: f32,
     pub scene: Scene,
+    /// Which body part each stretch of the scene draws: (first command, label), in order;
+    /// see [`Canvas::part`].
+    pub parts: Vec<(usize, u8)>,
 }
 
 impl Canvas {
@@ -210,7 +213,13 @@ impl Canvas {
             height,
             line,
             scene: Vec::new(),
+            parts: Vec::new(),
         }
+    }
+
+    /// What is drawn from here on belongs to body part `label` (until the next call).
+    pub(crate) fn part(&mut self, label: u8) {
+        self.parts.push((self.scene.len(), label));
     }
 
     pub(crate) fn fill(&mut self, path: Option<Path>, c: Rgb) {

@@ -55,6 +55,42 @@ pub(crate) fn coverage(scene: &Scene, width: u32, height: u32) -> Vec<u8> {
     }
 }
 
+/// Which body part each pixel's centre shows (0..255, row-major; 0 where none does): each
+/// command of `scene` painted flat in its part's label from `parts` (see
+/// [`super::shapes::Canvas::part`]), back to front and without anti-aliasing, so a part in
+/// front hides the ones behind. Prints lie inside the fills they recolour and bands are the
+/// room: both are skipped.
+pub(crate) fn labels(scene: &Scene, parts: &[(usize, u8)], width: u32, height: u32) -> Vec<u8> {
+    let Some(mut pixmap) = Pixmap::new(width, height) else {
+        return vec![0; width as usize * height as usize];
+    };
+    let id = Transform::identity();
+    for (i, cmd) in scene.iter().enumerate() {
+        let label = parts
+            .iter()
+            .take_while(|&&(first, _)| first <= i)
+            .last()
+            .map_or(0, |&(_, label)| label);
+        let mut flat = paint(Shader::SolidColor(Color::from_rgba8(label, 0, 0, 255)));
+        flat.anti_alias = false;
+        match cmd {
+            Cmd::Band { .. } | Cmd::Print { .. } => {}
+            Cmd::Fill { path, .. } | Cmd::Linear { path, .. } | Cmd::Radial { path, .. } => {
+                pixmap.fill_path(path, &flat, FillRule::Winding, id, None);
+            }
+            Cmd::Stroke { path, width, .. } => {
+                let stroke = Stroke {
+                    width: *width,
+                    line_cap: tiny_skia::LineCap::Round,
+                    ..Stroke::default()
+                };
+                pixmap.stroke_path(path, &flat, &stroke, id, None);
+            }
+        }
+    }
+    pixmap.data().chunks_exact(4).map(|px| px[0]).collect()
+}
+
 /// `scene` painted over a transparent `width` x `height` pixmap (None: too large to allocate).
 fn replay(scene: &Scene, width: u32, height: u32) -> Option<Pixmap> {
     let mut pixmap = Pixmap::new(width, height)?;

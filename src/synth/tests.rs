@@ -382,3 +382,82 @@ fn render_time() {
     let ms = start.elapsed().as_secs_f64() * 1000.0 / n as f64;
     println!("512x512 render: {ms:.2} ms/frame");
 }
+
+/// Distance from `p` to the segment `a`-`b`.
+fn to_segment(p: [f32; 2], a: [f32; 2], b: [f32; 2]) -> f32 {
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let t =
+        (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / (dx * dx + dy * dy).max(1e-6)).clamp(0.0, 1.0);
+    (p[0] - a[0] - t * dx).hypot(p[1] - a[1] - t * dy)
+}
+
+#[test]
+fn part_labels_cover_the_person_and_lie_on_their_own_limbs() {
+    use crate::render::joints::{joints, limb, LIMBS};
+    let size = 256u32;
+    let mut checked = 0;
+    for person in people().iter().take(6) {
+        for t in [0.3f32, 2.1, 4.7] {
+            let labels = person.parts(t, size, size);
+            let mask = person.mask(t, size, size);
+            // Labels are where the person is; where the person wholly covers a pixel, a
+            // part is named.
+            let outside = labels
+                .iter()
+                .zip(&mask)
+                .filter(|(&l, &m)| l > 0 && m == 0)
+                .count();
+            assert_eq!(outside, 0, "labels outside the person at t {t}");
+            let full: Vec<_> = labels
+                .iter()
+                .zip(&mask)
+                .filter(|(_, &m)| m == 255)
+                .collect();
+            let named = full.iter().filter(|(&l, _)| l > 0).count();
+            assert!(
+                named as f64 > 0.99 * full.len() as f64,
+                "{named} of {}",
+                full.len()
+            );
+            // Each arm and leg segment's pixels centre on its own bones: nearer them than
+            // to the other side's and to the same side's other segment (a swapped side or
+            // segment fails this).
+            let j = joints(&person.skeleton(t, size, size));
+            let axis = |l: usize| (j[LIMBS[l][0]].unwrap(), j[LIMBS[l][1]].unwrap());
+            let families = [
+                (limb::UPPER_ARM, limb::FOREARM),
+                (limb::FOREARM, limb::UPPER_ARM),
+                (limb::THIGH, limb::SHIN),
+                (limb::SHIN, limb::THIGH),
+            ];
+            for (family, sibling) in families {
+                for side in 0..2 {
+                    let l = family[side];
+                    let pixels: Vec<[f32; 2]> = (0..labels.len())
+                        .filter(|&i| usize::from(labels[i]) == l + 1)
+                        .map(|i| [(i % 256) as f32 + 0.5, (i / 256) as f32 + 0.5])
+                        .collect();
+                    if pixels.len() < 30 {
+                        continue;
+                    }
+                    let n = pixels.len() as f32;
+                    let c = [
+                        pixels.iter().map(|p| p[0]).sum::<f32>() / n,
+                        pixels.iter().map(|p| p[1]).sum::<f32>() / n,
+                    ];
+                    let own = {
+                        let (a, b) = axis(l);
+                        to_segment(c, a, b)
+                    };
+                    let others = [family[1 - side], sibling[side]];
+                    for o in others {
+                        let (a, b) = axis(o);
+                        assert!(own < to_segment(c, a, b), "limb {l} at t {t}: its pixels centre {own:.1} px from it, nearer limb {o}");
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} limbs were seen");
+}
