@@ -33,6 +33,7 @@ fn time_one(preset: &str, size: i64, device: Device, bf16: bool) -> Vec<f64> {
         people: vec![0; config.shots],
         plates: None,
         masks: None,
+        parts: None,
     };
     (0..3)
         .map(|_| {

@@ -9,6 +9,7 @@ use super::prepare::TargetInfo;
 use super::JobError;
 use crate::base::posefile::{self, PoseRecord};
 use crate::model::{ArchConfig, Examples, InputFormat};
+use crate::render::joints::NUM_LIMBS;
 use crate::train::data;
 use crate::{RgbImage, Skeleton};
 
@@ -88,39 +89,55 @@ impl PreparedTarget {
     }
 
     /// Frames `indices` as examples for a generator reading `input`, on the CPU, with their
-    /// person masks where the target has them and the input moves pixels.
+    /// person masks and part labels where the target has them and the input moves pixels.
     pub fn examples(&self, indices: &[usize], input: InputFormat) -> Result<Examples, JobError> {
-        let examples = Examples::new(input, &self.frames(indices)?)?;
-        if !self.info.masks || input != InputFormat::JointMaps24 {
+        let mut examples = Examples::new(input, &self.frames(indices)?)?;
+        if input != InputFormat::JointMaps24 {
             return Ok(examples);
         }
-        Ok(examples.with_masks(self.masks(indices)?))
+        if self.info.masks {
+            let masks = self.planes(indices, TargetInfo::mask_path)?;
+            examples = examples.with_masks(masks.to_kind(tch::Kind::Float) / 255.0);
+        }
+        if self.info.parts {
+            // Stored as the limb's index plus one, 0 for none: the room is the layer after
+            // the limbs.
+            let stored = self.planes(indices, TargetInfo::parts_path)?;
+            let layers = NUM_LIMBS as i64 + 1;
+            let labels = (stored.to_kind(tch::Kind::Int64) - 1).remainder(layers);
+            examples = examples.with_parts(labels.to_kind(tch::Kind::Uint8));
+        }
+        Ok(examples)
     }
 
-    /// The person masks of frames `indices`: (N, 1, S, S) in 0..1.
-    fn masks(&self, indices: &[usize]) -> Result<Tensor, JobError> {
+    /// The grey PNGs at `path(dir, i)` of frames `indices`: (N, 1, S, S) u8.
+    fn planes(
+        &self,
+        indices: &[usize],
+        path: fn(&Path, usize) -> PathBuf,
+    ) -> Result<Tensor, JobError> {
         let size = self.info.size;
-        let masks = indices
+        let planes = indices
             .iter()
             .map(|&i| {
-                let path = TargetInfo::mask_path(&self.dir, i);
-                let mask = image::open(&path)
+                let path = path(&self.dir, i);
+                let plane = image::open(&path)
                     .map_err(|e| JobError::Image {
                         path: path.clone(),
                         reason: e.to_string(),
                     })?
                     .into_luma8();
-                if mask.dimensions() != (size, size) {
+                if plane.dimensions() != (size, size) {
                     return Err(JobError::InvalidArgument(format!(
                         "{} is not {size}x{size}",
                         path.display()
                     )));
                 }
                 let s = i64::from(size);
-                Ok(Tensor::from_slice(mask.as_raw()).view([1, s, s]))
+                Ok(Tensor::from_slice(plane.as_raw()).view([1, s, s]))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Tensor::stack(&masks, 0).to_kind(tch::Kind::Float) / 255.0)
+        Ok(Tensor::stack(&planes, 0))
     }
 
     /// Refuses a target whose frames `arch` cannot take, saying how to prepare one it can.

@@ -29,6 +29,10 @@ pub struct Examples {
     /// (N, 1, S, S) in 0..1: where the person is in each frame, from the pose model's
     /// segmentation ([`Self::with_masks`]); None when not known.
     pub masks: Option<Tensor>,
+    /// (N, 1, S, S) u8: which of Posewarp's layers each pixel belongs to (a limb's index, or
+    /// the number of limbs for the room), where exactly known: synthetic people
+    /// ([`Self::with_parts`]).
+    pub parts: Option<Tensor>,
 }
 
 /// Why frames cannot become examples.
@@ -101,6 +105,7 @@ impl Examples {
             people: vec![0; frames.len()],
             plates,
             masks: None,
+            parts: None,
         })
     }
 
@@ -113,6 +118,12 @@ impl Examples {
             self.plates = Some(background_plate(&self.frames, &masks).unsqueeze(0));
         }
         self.masks = Some(masks);
+        self
+    }
+
+    /// These frames with their part labels `parts` (N, 1, S, S) u8 (see [`Self::parts`]).
+    pub fn with_parts(mut self, parts: Tensor) -> Self {
+        self.parts = Some(parts.to_device(self.frames.device()));
         self
     }
 
@@ -129,6 +140,7 @@ impl Examples {
         }
         let plates: Option<Vec<&Tensor>> = parts.iter().map(|p| p.plates.as_ref()).collect();
         let masks: Option<Vec<&Tensor>> = parts.iter().map(|p| p.masks.as_ref()).collect();
+        let labels: Option<Vec<&Tensor>> = parts.iter().map(|p| p.parts.as_ref()).collect();
         Ok(Self {
             frames: Tensor::cat(&parts.iter().map(|p| &p.frames).collect::<Vec<_>>(), 0),
             poses: Tensor::cat(&parts.iter().map(|p| &p.poses).collect::<Vec<_>>(), 0),
@@ -136,6 +148,7 @@ impl Examples {
             people,
             plates: plates.map(|p| Tensor::cat(&p, 0)),
             masks: masks.map(|m| Tensor::cat(&m, 0)),
+            parts: labels.map(|l| Tensor::cat(&l, 0)),
         })
     }
 
@@ -147,6 +160,7 @@ impl Examples {
             people: self.people.clone(),
             plates: self.plates.as_ref().map(|p| p.to_device(device)),
             masks: self.masks.as_ref().map(|m| m.to_device(device)),
+            parts: self.parts.as_ref().map(|p| p.to_device(device)),
         }
     }
 
@@ -163,6 +177,7 @@ impl Examples {
             people: indices.iter().map(|&i| self.people[i as usize]).collect(),
             plates: self.plates.as_ref().map(Tensor::shallow_clone),
             masks: self.masks.as_ref().map(|m| m.index_select(0, &index)),
+            parts: self.parts.as_ref().map(|p| p.index_select(0, &index)),
         }
     }
 
@@ -212,6 +227,7 @@ impl Examples {
                 grids: Tensor::stack(&grids, 0),
                 background: plates.index_select(0, &owners),
                 person: picked.masks,
+                parts: picked.parts,
             }),
         }
     }

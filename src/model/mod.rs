@@ -289,6 +289,9 @@ pub struct Source {
     /// (N, 1, S, S) in 0..1: where the person is in the source, from the pose model's
     /// segmentation; None where it is not known (the limb masks alone then say).
     pub person: Option<Tensor>,
+    /// (N, 1, S, S) u8: which layer each pixel of the source belongs to, where exactly
+    /// known ([`Examples::parts`]): what the segmentation can be taught with.
+    pub parts: Option<Tensor>,
 }
 
 impl Condition {
@@ -308,12 +311,14 @@ impl Condition {
                     Tensor::cat(&s.iter().map(|s| field(s)).collect::<Vec<_>>(), 1)
                 };
                 let people: Option<Vec<&Tensor>> = s.iter().map(|s| s.person.as_ref()).collect();
+                let parts: Option<Vec<&Tensor>> = s.iter().map(|s| s.parts.as_ref()).collect();
                 Source {
                     image: cat(|s| &s.image),
                     pose: cat(|s| &s.pose),
                     grids: cat(|s| &s.grids),
                     background: cat(|s| &s.background),
                     person: people.map(|p| Tensor::cat(&p, 1)),
+                    parts: parts.map(|p| Tensor::cat(&p, 1)),
                 }
             }),
         }
@@ -330,6 +335,7 @@ impl Condition {
                 grids: move_(&s.grids),
                 background: move_(&s.background),
                 person: s.person.as_ref().map(move_),
+                parts: s.parts.as_ref().map(|p| p.to_device(device)),
             }),
         }
     }
@@ -388,6 +394,49 @@ impl Generator {
             Generator::Pose2Im(g) => g.forward(&condition.pose),
             Generator::Posewarp(g) => g.forward(condition),
         }
+    }
+
+    /// [`Self::forward`], and the segmentation's loss against the sources' exact part
+    /// labels where the architecture segments and the condition carries them.
+    pub fn forward_with_parts(&self, condition: &Condition) -> (Tensor, Option<Tensor>) {
+        match self {
+            Generator::Pose2Im(g) => (g.forward(&condition.pose), None),
+            Generator::Posewarp(g) => g.forward_with_parts(condition),
+        }
+    }
+
+    /// How well the generator's segmentation finds the exact body parts of `examples`
+    /// (synthetic people carry them): the mean IoU over the limbs
+    /// ([`crate::train::metrics::part_iou`]). None for an architecture that does not
+    /// segment, or examples without part labels.
+    pub fn part_iou(&self, examples: &Examples) -> Result<Option<f64>, TorchError> {
+        let (Generator::Posewarp(g), Some(truth)) = (self, &examples.parts) else {
+            return Ok(None);
+        };
+        let n = examples.len() as i64;
+        guard::torch(|| {
+            tch::no_grad(|| {
+                let chunks: Vec<Tensor> = (0..n)
+                    .step_by(8)
+                    .map(|start| {
+                        let len = 8.min(n - start);
+                        let one = |t: &Tensor| t.narrow(0, start, len);
+                        let person = examples.masks.as_ref().map(one);
+                        g.layer_labels(
+                            &one(&examples.frames),
+                            &one(&examples.poses),
+                            person.as_ref(),
+                        )
+                    })
+                    .collect();
+                let layers = crate::render::joints::NUM_LIMBS as i64 + 1;
+                crate::train::metrics::part_iou(
+                    &Tensor::cat(&chunks, 0),
+                    &truth.squeeze_dim(1),
+                    layers,
+                )
+            })
+        })
     }
 
     /// A training batch from `examples`: frames `indices` as the targets to render, and what

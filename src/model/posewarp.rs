@@ -196,22 +196,34 @@ impl Posewarp {
     /// # Panics
     /// When the condition has no source: Posewarp has nothing to move.
     pub fn forward(&self, condition: &Condition) -> Tensor {
+        self.forward_with_parts(condition).0
+    }
+
+    /// [`Self::forward`], and where the sources carry part labels, the cross-entropy of the
+    /// segmentation (step 1) against them: what teaches it the parts.
+    pub fn forward_with_parts(&self, condition: &Condition) -> (Tensor, Option<Tensor>) {
         let source = condition
             .source
             .as_ref()
             .expect("Posewarp is conditioned on a source frame");
-        let prepared = self.prepare(
-            &source.image,
-            &source.pose,
-            &source.background,
-            source.person.as_ref(),
-        );
-        self.render(&prepared, &source.grids, &condition.pose)
+        let logits = self.layer_logits(&source.image, &source.pose, source.person.as_ref());
+        let part_loss = source.parts.as_ref().map(|labels| {
+            logits.to_kind(Kind::Float).cross_entropy_loss::<Tensor>(
+                &labels.squeeze_dim(1).to_kind(Kind::Int64),
+                None,
+                tch::Reduction::Mean,
+                -100,
+                0.0,
+            )
+        });
+        let prepared = self.prepare_from(&logits, &source.image, &source.background);
+        let frame = self.render(&prepared, &source.grids, &condition.pose);
+        (frame, part_loss)
     }
 
-    /// Steps 1 and 4 for source frames `image` (N, 3, S, S) in poses `pose` (N, C, S, S),
-    /// with the room's plates `background` (N, 3, S, S) and, where known, where the person
-    /// is (`person`, N x 1 x S x S): their layers and filled backgrounds.
+    /// Steps 1 and 4 for source frames `image` (N, 3, S, S) in -1..1 in poses `pose` (N, C,
+    /// S, S), with the room's plates `background` (N, 3, S, S) and, where known, where the
+    /// person is (`person`, N x 1 x S x S): their layers and filled backgrounds.
     pub fn prepare(
         &self,
         image: &Tensor,
@@ -219,8 +231,25 @@ impl Posewarp {
         background: &Tensor,
         person: Option<&Tensor>,
     ) -> PreparedSource {
+        let logits = self.layer_logits(image, pose, person);
+        self.prepare_from(&logits, image, background)
+    }
+
+    /// Which layer step 1 puts each pixel of source frames `image` in (N, S, S): the index
+    /// of its largest mask, the limbs first and the room last.
+    pub fn layer_labels(&self, image: &Tensor, pose: &Tensor, person: Option<&Tensor>) -> Tensor {
+        self.layer_logits(image, pose, person).argmax(1, false)
+    }
+
+    /// Step 1's logits (N, L + 1, S, S): the log of the layers' prior plus the mask U-Net's
+    /// corrections.
+    fn layer_logits(&self, image: &Tensor, pose: &Tensor, person: Option<&Tensor>) -> Tensor {
         let log_prior = (layer_prior(&limbs_of(pose), person) + EPS).log();
-        let logits = log_prior + self.mask.forward(&Tensor::cat(&[image, pose], 1));
+        log_prior + self.mask.forward(&Tensor::cat(&[image, pose], 1))
+    }
+
+    /// Steps 1 and 4 from the layers' `logits` of source frames `image`.
+    fn prepare_from(&self, logits: &Tensor, image: &Tensor, background: &Tensor) -> PreparedSource {
         let masks = logits.softmax(1, Kind::Float);
         let limbs = masks.narrow(1, 0, LIMBS).unsqueeze(2);
         let room = masks.narrow(1, LIMBS, 1);
@@ -391,6 +420,12 @@ pub(crate) fn letterboxed(mut batch: Batch, rng: &mut SplitMix64) -> Batch {
         source.image = bars(&source.image);
         source.background = bars(&source.background);
         source.person = source.person.as_ref().map(|p| p * &keep);
+        // Under a bar is the room.
+        let inside = keep.gt(0.5);
+        source.parts = source
+            .parts
+            .as_ref()
+            .map(|p| p.where_scalarother(&inside, LIMBS));
     }
     batch
 }

@@ -150,6 +150,21 @@ pub fn ssim_map(a: &Tensor, b: &Tensor) -> Tensor {
         / ((&mu_a * &mu_a + &mu_b * &mu_b + c1) * (var_a + var_b + c2))
 }
 
+/// Mean intersection over union of the labels `0..layers - 1` (the limbs; the last layer,
+/// the room, is left out) between `predicted` and `truth` (both N x S x S, integer labels),
+/// over the limbs either names somewhere; None when neither names any.
+pub fn part_iou(predicted: &Tensor, truth: &Tensor, layers: i64) -> Option<f64> {
+    let ious: Vec<f64> = (0..layers - 1)
+        .filter_map(|l| {
+            let (p, t) = (predicted.eq(l), truth.eq(l));
+            let union = p.logical_or(&t).sum(Kind::Float).double_value(&[]);
+            let both = p.logical_and(&t).sum(Kind::Float).double_value(&[]);
+            (union > 0.0).then(|| both / union)
+        })
+        .collect();
+    (!ious.is_empty()).then(|| ious.iter().sum::<f64>() / ious.len() as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +253,19 @@ mod tests {
         assert!(psnr_person < full.psnr - 5.0 && ssim_person < full.ssim);
         // Nobody visible: the whole frame.
         assert_eq!(person_box(&crate::Skeleton::none(), 64), [0, 0, 64, 64]);
+    }
+
+    #[test]
+    fn part_iou_scores_each_limb_that_either_names() {
+        // Three layers: limbs 0 and 1, the room 2. Truth: left half limb 0, right limb 1.
+        let truth = Tensor::from_slice(&[0i64, 0, 1, 1, 0, 0, 1, 1]).view([1, 2, 4]);
+        assert_eq!(part_iou(&truth, &truth, 3), Some(1.0));
+        // One column of limb 1 called limb 0: limb 0 is 4 of 6, limb 1 2 of 4.
+        let off = Tensor::from_slice(&[0i64, 0, 0, 1, 0, 0, 0, 1]).view([1, 2, 4]);
+        let iou = part_iou(&off, &truth, 3).unwrap();
+        assert!((iou - (4.0 / 6.0 + 2.0 / 4.0) / 2.0).abs() < 1e-9, "{iou}");
+        // The room is not scored; with no limb anywhere there is nothing to score.
+        let room = Tensor::full([1, 2, 4], 2, (Kind::Int64, tch::Device::Cpu));
+        assert_eq!(part_iou(&room, &room, 3), None);
     }
 }

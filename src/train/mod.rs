@@ -43,6 +43,10 @@ pub struct PersonalizeConfig {
     /// Weight of (1 - SSIM) beside L1 (0: none), for the loss ablation.
     #[serde(default)]
     pub ssim_weight: f64,
+    /// Weight of the cross-entropy between Posewarp's segmentation and the exact part
+    /// labels of sources that carry them (synthetic people), beside L1 (0: none).
+    #[serde(default)]
+    pub part_weight: f64,
     pub feature_matching_weight: f64,
     /// The paper's GAN terms (LSGAN and feature matching) and the discriminator's updates;
     /// without them a step is L1 alone. (Records written before this field trained with them.)
@@ -63,6 +67,7 @@ impl Default for PersonalizeConfig {
             constant_steps: 10,
             l1_weight: 10.0,
             ssim_weight: 0.0,
+            part_weight: 0.0,
             feature_matching_weight: 10.0,
             adversarial: false,
             seed: 0,

@@ -130,10 +130,20 @@ pub fn step(
 ) -> StepLosses {
     let groups = generator.groups() as f64;
     let (pose, real) = (&batch.condition.pose, &batch.real);
-    let fake = generator.forward(&batch.condition);
+    let (fake, parts) = if config.part_weight > 0.0 {
+        generator.forward_with_parts(&batch.condition)
+    } else {
+        (generator.forward(&batch.condition), None)
+    };
+    let parts = parts.map_or_else(
+        || fake.zeros_like().sum(Kind::Float),
+        |p| p * config.part_weight,
+    );
     let Some((discriminator, disc_opt)) = critic else {
         let l1 = fake.l1_loss(real, Reduction::Mean);
-        let loss = &l1 * (config.l1_weight * groups) + structure_loss(&fake, real, config) * groups;
+        let loss = &l1 * (config.l1_weight * groups)
+            + structure_loss(&fake, real, config) * groups
+            + parts;
         scaled_step(scaled, || gen_opt.backward_step(&loss));
         let l1 = l1.detach();
         let values = Tensor::stack(&[&l1, &(&l1 * config.l1_weight), &l1.zeros_like()], 0);
@@ -168,7 +178,8 @@ pub fn step(
     let g_loss = adv / scales
         + fm * (config.feature_matching_weight / scales)
         + &l1 * config.l1_weight
-        + structure_loss(&fake, real, config);
+        + structure_loss(&fake, real, config)
+        + parts;
     scaled_step(scaled, || gen_opt.backward_step(&g_loss));
     let values = Tensor::stack(&[l1.detach(), g_loss.detach(), d_loss.detach()], 0);
     StepLosses { values, fake }

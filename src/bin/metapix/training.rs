@@ -120,6 +120,10 @@ pub struct OptimArgs {
     /// Also learn structure: add WEIGHT x (1 - SSIM) to the loss (L1 weighs 10).
     #[arg(long, value_name = "WEIGHT", default_value_t = 0.0)]
     ssim: f64,
+    /// Posewarp on synthetic people: also teach its segmentation their exact body parts,
+    /// adding WEIGHT x the cross-entropy of its layers against them (L1 weighs 10).
+    #[arg(long, value_name = "WEIGHT", default_value_t = 0.0)]
+    parts: f64,
     /// Seed of the random weights and of the order frames are drawn in: the same seed
     /// repeats a run.
     #[arg(long, default_value_t = 0)]
@@ -144,6 +148,7 @@ impl OptimArgs {
             lr: self.lr.unwrap_or(default_lr),
             adversarial: self.gan,
             ssim_weight: self.ssim,
+            part_weight: self.parts,
             seed: self.seed,
             ..PersonalizeConfig::default()
         }

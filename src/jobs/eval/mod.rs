@@ -96,6 +96,10 @@ pub struct EvalRecord {
     /// the mean over the test frames (when eval ran with a pose model).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pck: Option<f64>,
+    /// The personalized Posewarp's segmentation of the test frames against their exact
+    /// body parts, mean IoU over the limbs (people that carry them: synthetic ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_iou: Option<f64>,
 }
 
 /// One person's test frames, as the generators are scored on them.
@@ -185,14 +189,15 @@ impl EvalJob {
                             continue;
                         }
                         let wanted = &test.examples.skeletons;
-                        let fake = match (&base, method) {
+                        let (fake, part_iou) = match (&base, method) {
                             (Some(base), _) => self.cell(base, &train, &test, k, t)?,
-                            (None, Method::PartWarp) => part_warp(&train, wanted),
-                            (None, _) => nearest_shot(&train, wanted),
+                            (None, Method::PartWarp) => (part_warp(&train, wanted), None),
+                            (None, _) => (nearest_shot(&train, wanted), None),
                         };
                         let cell = [&name, name_of_method];
                         self.save_frames(&fake, &test, cell, k, t)?;
-                        let record = self.score(&fake, &test, &mut pose, cell, k, t)?;
+                        let mut record = self.score(&fake, &test, &mut pose, cell, k, t)?;
+                        record.part_iou = part_iou;
                         log.append(record)?;
                         progress.update(done);
                     }
@@ -255,6 +260,7 @@ impl EvalJob {
             psnr_person: Some(psnr_person),
             ssim_person: Some(ssim_person),
             pck,
+            part_iou: None,
         })
     }
 
@@ -289,7 +295,8 @@ impl EvalJob {
         })
     }
 
-    /// Personalizes a copy of `base` on `train` for `t` steps and renders the test frames.
+    /// Personalizes a copy of `base` on `train` for `t` steps and renders the test frames;
+    /// with them, how well it then segments them where they carry their body parts.
     fn cell(
         &self,
         base: &Models,
@@ -297,7 +304,7 @@ impl EvalJob {
         test: &TestSet,
         k: usize,
         t: usize,
-    ) -> Result<Tensor, JobError> {
+    ) -> Result<(Tensor, Option<f64>), JobError> {
         let m = base.copy().map_err(crate::train::TrainError::from)?;
         let arch = base.generator.arch();
         // As `metapix personalize` would: Posewarp takes no steps on one frame.
@@ -314,7 +321,8 @@ impl EvalJob {
         personalize(m.trainee(), &[task], &config, &m.rates, &mut |_| {
             ControlFlow::Continue(())
         })?;
-        Ok(m.generator.render(train, &test.examples)?)
+        let fake = m.generator.render(train, &test.examples)?;
+        Ok((fake, m.generator.part_iou(&test.examples)?))
     }
 }
 
@@ -376,6 +384,7 @@ mod tests {
             psnr_person: None,
             ssim_person: None,
             pck: None,
+            part_iou: None,
         }
     }
 
@@ -408,6 +417,7 @@ mod tests {
             psnr_person: Some(person),
             ssim_person: Some(0.4),
             pck: Some(0.9),
+            part_iou: None,
             ..cell_record("a", init, psnr, 0.5)
         };
         // Better over the whole frame, worse on the person: the table must say both.

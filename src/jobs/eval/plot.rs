@@ -270,6 +270,7 @@ mod tests {
             psnr_person: None,
             ssim_person: None,
             pck: None,
+            part_iou: None,
         }
     }
 

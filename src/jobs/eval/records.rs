@@ -168,6 +168,7 @@ mod tests {
             psnr_person: None,
             ssim_person: None,
             pck: Some(0.5),
+            part_iou: None,
         }
     }
 

@@ -74,7 +74,7 @@ struct Column {
     wins: bool,
 }
 
-const COLUMNS: [Column; 6] = [
+const COLUMNS: [Column; 7] = [
     Column {
         header: "PSNR dB",
         value: |r| Some(r.quality.psnr),
@@ -113,6 +113,13 @@ const COLUMNS: [Column; 6] = [
     Column {
         header: "PCK@0.1",
         value: |r| r.pck,
+        decimals: 3,
+        spread: true,
+        wins: false,
+    },
+    Column {
+        header: "part IoU",
+        value: |r| r.part_iou,
         decimals: 3,
         spread: true,
         wins: false,

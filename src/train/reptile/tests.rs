@@ -47,6 +47,7 @@ fn random_examples(n: i64) -> Examples {
         people: vec![0; n as usize],
         plates: None,
         masks: None,
+        parts: None,
     }
 }
 
