@@ -14,7 +14,7 @@ use tch::{Device, Kind, Tensor};
 use crate::model::checkpoint::Sources;
 use crate::model::examples::{pose_distance, ExamplesError};
 use crate::model::io::tensor_image;
-use crate::model::posewarp::{limb_grids, limb_thetas, PreparedSource};
+use crate::model::posewarp::{limb_grids, limb_thetas, MovedLayers, PreparedSource};
 use crate::model::warp::{self, Interleaved, Sampled};
 use crate::model::{Examples, InputFormat, Posewarp};
 use crate::render::joints::{joints, Joints};
@@ -133,16 +133,25 @@ impl SourcePicker {
                 vec![(old, weight), (i, 1.0 - weight)]
             }
         };
-        let fill = mix
-            .iter()
-            .map(|&(s, weight)| self.prepared[s].fill() * weight)
-            .reduce(|a, b| a + b)
-            .expect("a source");
-        generator.compose(&self.moved(generator, &mix, skeleton), &fill, &pose)
+        let fill = match mix[..] {
+            [(s, _)] => self.prepared[s].fill().shallow_clone(),
+            _ => mix
+                .iter()
+                .map(|&(s, weight)| self.prepared[s].fill() * weight)
+                .reduce(|a, b| a + b)
+                .expect("a source"),
+        };
+        generator.compose_summary(&self.moved(generator, &mix, skeleton), &fill, &pose)
     }
 
-    /// The sources `mix` (index, weight) moved into `skeleton`, layer by layer, and summed.
-    fn moved(&self, generator: &Posewarp, mix: &[(usize, f64)], skeleton: &Skeleton) -> Tensor {
+    /// The sources `mix` (index, weight) moved into `skeleton`, layer by layer, summed, as
+    /// the composition reads them.
+    fn moved(
+        &self,
+        generator: &Posewarp,
+        mix: &[(usize, f64)],
+        skeleton: &Skeleton,
+    ) -> MovedLayers {
         let to = joints(skeleton);
         if let Some(interleaved) = &self.interleaved {
             let thetas: Vec<_> = mix
@@ -158,14 +167,17 @@ impl SourcePicker {
                     weight: weight as f32,
                 })
                 .collect();
-            return warp::warp(&sampled);
+            let scale = generator.config.foreground_scale as usize;
+            return warp::warp(&sampled, scale);
         }
-        mix.iter()
+        let moved = mix
+            .iter()
             .map(|&(s, weight)| {
                 let grids = limb_grids(&self.joints[s], &to, self.size, self.device).unsqueeze(0);
                 generator.move_layers(&self.prepared[s], &grids) * weight
             })
             .reduce(|a, b| a + b)
-            .expect("a source")
+            .expect("a source");
+        generator.summarize(&moved)
     }
 }

@@ -295,19 +295,29 @@ impl Posewarp {
     }
 
     /// Steps 3 and 5: the moved layers (N, L, 4, S, S) composed, corrected by the foreground
-    /// U-Net for `pose` (N, C, S, S), and blended over `fill` (N, 3, S, S). The U-Net runs in
-    /// the pose's kind (bf16 on CUDA); the blend runs in f32, and so does the frame
-    /// returned: 1 - 1e-3 is 1 in bf16.
+    /// U-Net for `pose` (N, C, S, S), and blended over `fill` (N, 3, S, S):
+    /// [`Self::summarize`], then [`Self::compose_summary`].
     pub fn compose(&self, moved: &Tensor, fill: &Tensor, pose: &Tensor) -> Tensor {
-        let h = moved.size()[3];
-        let w = moved.size()[4];
-        let colour = moved.narrow(2, 0, 3);
-        let weight = moved.narrow(2, 3, 1);
-        let total = weight.sum_dim_intlist([1i64].as_slice(), false, Kind::Float);
-        let person =
-            colour.sum_dim_intlist([1i64].as_slice(), false, Kind::Float) / total.clamp_min(EPS);
+        self.compose_summary(&self.summarize(moved), fill, pose)
+    }
+
+    /// What steps 3 and 5 read of the moved layers (N, L, 4, S, S): [`summarize`] at the
+    /// foreground U-Net's scale.
+    pub fn summarize(&self, moved: &Tensor) -> MovedLayers {
+        summarize(moved, self.config.foreground_scale)
+    }
+
+    /// Steps 3 and 5 from the moved layers' summary. The U-Net runs in the pose's kind
+    /// (bf16 on CUDA); the blend runs in f32, and so does the frame returned: 1 - 1e-3 is 1
+    /// in bf16.
+    pub fn compose_summary(&self, moved: &MovedLayers, fill: &Tensor, pose: &Tensor) -> Tensor {
+        let [_, _, h, w] = moved.sum.size()[..] else {
+            panic!("layer sums are (N, 4, S, S)")
+        };
+        let total = moved.sum.narrow(1, 3, 1);
+        let person = moved.sum.narrow(1, 0, 3) / total.clamp_min(EPS);
         let coverage = total.clamp(EPS, 1.0 - EPS);
-        let correction = self.correction(moved, pose).to_kind(Kind::Float);
+        let correction = self.correction(&moved.shrunk, pose).to_kind(Kind::Float);
         let correction = if correction.size()[2] == h {
             correction
         } else {
@@ -327,27 +337,45 @@ impl Posewarp {
         (&alpha * foreground + (-&alpha + 1.0) * fill).clamp(-1.0, 1.0)
     }
 
-    /// Step 3's U-Net over the moved layers (N, L, 4, S, S) and the pose (N, C, S, S), at
-    /// `foreground_scale` (shrunk first, so that its input is built at the smaller size).
-    fn correction(&self, moved: &Tensor, pose: &Tensor) -> Tensor {
-        let [n, l, c, h, w] = moved.size()[..] else {
-            panic!("moved layers are (N, L, 4, S, S)")
-        };
-        let scale = self.config.foreground_scale;
-        let shrink = |t: &Tensor| block_mean(t, scale);
-        let moved = shrink(&moved.reshape([n, l * c, h, w]));
-        let (h, w) = (moved.size()[2], moved.size()[3]);
-        let moved = moved.view([n, l, c, h, w]);
-        let input = Tensor::cat(
-            &[
-                moved.narrow(2, 0, 3).reshape([n, l * 3, h, w]),
-                moved.narrow(2, 3, 1).reshape([n, l, h, w]),
-                shrink(&pose.to_kind(Kind::Float)),
-            ],
-            1,
-        );
+    /// Step 3's U-Net over the shrunk moved layers (N, 4L, S / scale, S / scale) and the
+    /// pose (N, C, S, S), shrunk to their size.
+    fn correction(&self, shrunk: &Tensor, pose: &Tensor) -> Tensor {
+        let shrunk_pose = block_mean(&pose.to_kind(Kind::Float), self.config.foreground_scale);
+        let input = Tensor::cat(&[shrunk, &shrunk_pose], 1);
         self.foreground.forward(&input.to_kind(pose.kind()))
     }
+}
+
+/// The moved layers as steps 3 and 5 read them ([`Posewarp::summarize`]); the CPU's direct
+/// warp writes them without the layers themselves ([`super::warp`]).
+#[derive(Debug)]
+pub struct MovedLayers {
+    /// (N, 4, S, S) f32: the layers' premultiplied colours and their masks, each summed
+    /// over the layers.
+    pub sum: Tensor,
+    /// (N, 4L, S / f, S / f) f32, f the foreground scale: each layer's colour, then each
+    /// layer's mask, as block means. The foreground U-Net's input before the pose.
+    pub shrunk: Tensor,
+}
+
+/// The moved layers (N, L, 4, S, S) as steps 3 and 5 read them: summed over the layers,
+/// and as block means at 1/`scale` of their size.
+pub fn summarize(moved: &Tensor, scale: i64) -> MovedLayers {
+    let [n, l, c, h, w] = moved.size()[..] else {
+        panic!("moved layers are (N, L, 4, S, S)")
+    };
+    let sum = moved.sum_dim_intlist([1i64].as_slice(), false, Kind::Float);
+    let shrunk = block_mean(&moved.reshape([n, l * c, h, w]), scale);
+    let (h, w) = (shrunk.size()[2], shrunk.size()[3]);
+    let shrunk = shrunk.view([n, l, c, h, w]);
+    let shrunk = Tensor::cat(
+        &[
+            shrunk.narrow(2, 0, 3).reshape([n, l * 3, h, w]),
+            shrunk.narrow(2, 3, 1).reshape([n, l, h, w]),
+        ],
+        1,
+    );
+    MovedLayers { sum, shrunk }
 }
 
 /// `x` (N, C, H, W) shrunk by `scale`: each `scale` x `scale` block its mean. A sum of the

@@ -7,9 +7,15 @@
 //! frame (40 planes of 256x256), most of the frame after the U-Net. Here a layer's four
 //! channels sit side by side ([`Interleaved`]), so each of a sample's four corners is one
 //! read of four floats, and a fading frame's two sources are mixed as they are sampled.
-//! Training keeps the grid sampler: it has the gradient.
+//! What it writes is only what the composition reads of the moved layers
+//! ([`MovedLayers`]): their sums at full size and their block means at the foreground
+//! U-Net's size, not the 40 planes themselves (10 MB a frame at 256, copied and shrunk
+//! again after the warp when they were). Training keeps the grid sampler: it has the
+//! gradient.
 
 use tch::{Kind, Tensor};
+
+use super::posewarp::MovedLayers;
 
 /// A source frame's layers with each pixel's four channels (premultiplied colour, mask)
 /// side by side, (L, S, S, 4) f32 on the host: what [`warp`] samples. Made once per source
@@ -52,24 +58,80 @@ pub struct Sampled<'a> {
     pub weight: f32,
 }
 
-/// The weighted sum of `sources` (all of one shape), each moved layer by layer: (1, L, 4, S,
-/// S) f32, the layout [`super::Posewarp::compose`] reads.
-pub fn warp(sources: &[Sampled]) -> Tensor {
+/// The weighted sum of `sources` (all of one shape), each moved layer by layer, as steps 3
+/// and 5 read it ([`super::posewarp::summarize`] of the moved layers): summed over the
+/// layers at full size, and each layer's block means at 1/`scale` of it. Each moved layer
+/// lives only in a scratch plane while it is added to the sum and shrunk: the 40 planes
+/// of a frame at 256 are never written out together.
+pub fn warp(sources: &[Sampled], scale: usize) -> MovedLayers {
     let [l, h, w] = sources[0].layers.shape;
-    let mut out = vec![[0f32; 4]; l * h * w];
+    let (hs, ws) = (h / scale, w / scale);
+    let mut scratch = vec![[0f32; 4]; h * w];
+    let mut sum = vec![[0f32; 4]; h * w];
+    let mut shrunk = vec![0f32; 4 * l * hs * ws];
     for source in sources {
         assert_eq!(source.layers.shape, [l, h, w], "sources of one shape");
         assert_eq!(source.thetas.len(), l, "a map per layer");
-        let planes = source.layers.data.chunks_exact(h * w);
-        let outs = out.chunks_exact_mut(h * w);
-        for ((plane, out), theta) in planes.zip(outs).zip(source.thetas) {
-            sample_layer(plane, (h, w), theta, source.weight, out);
+    }
+    for layer in 0..l {
+        scratch.fill([0.0; 4]);
+        for source in sources {
+            let plane = &source.layers.data[layer * h * w..(layer + 1) * h * w];
+            sample_layer(
+                plane,
+                (h, w),
+                &source.thetas[layer],
+                source.weight,
+                &mut scratch,
+            );
+        }
+        for (s, v) in sum.iter_mut().zip(&scratch) {
+            for (s, v) in s.iter_mut().zip(v) {
+                *s += v;
+            }
+        }
+        shrink_into(
+            &scratch,
+            w,
+            scale,
+            [3 * layer, 3 * layer + 1, 3 * layer + 2, 3 * l + layer],
+            &mut shrunk,
+        );
+    }
+    MovedLayers {
+        sum: Tensor::from_slice(sum.as_flattened())
+            .view([1, h as i64, w as i64, 4])
+            .permute([0, 3, 1, 2])
+            .contiguous(),
+        shrunk: Tensor::from_slice(&shrunk).view([1, 4 * l as i64, hs as i64, ws as i64]),
+    }
+}
+
+/// Writes the block means at 1/`scale` of `layer` (rows of `w` pixels, four channels) into
+/// the four `planes` of `shrunk` (planar, each of the shrunk size).
+fn shrink_into(layer: &[[f32; 4]], w: usize, scale: usize, planes: [usize; 4], shrunk: &mut [f32]) {
+    let ws = w / scale;
+    let hs = layer.len() / w / scale;
+    let share = 1.0 / (scale * scale) as f32;
+    let mut blocks = vec![[0f32; 4]; ws];
+    for (bi, band) in layer.chunks_exact(scale * w).enumerate().take(hs) {
+        blocks.fill([0.0; 4]);
+        for row in band.chunks_exact(w) {
+            for (block, pixels) in blocks.iter_mut().zip(row.chunks_exact(scale)) {
+                for v in pixels {
+                    for (b, v) in block.iter_mut().zip(v) {
+                        *b += v;
+                    }
+                }
+            }
+        }
+        for (k, &plane) in planes.iter().enumerate() {
+            let out = &mut shrunk[plane * hs * ws + bi * ws..][..ws];
+            for (o, block) in out.iter_mut().zip(&blocks) {
+                *o = share * block[k];
+            }
         }
     }
-    // Written side by side as well, and handed on as a (1, L, 4, S, S) view of that.
-    Tensor::from_slice(out.as_flattened())
-        .view([1, l as i64, h as i64, w as i64, 4])
-        .permute([0, 1, 4, 2, 3])
 }
 
 /// Adds `weight` times `plane` (S, S) sampled through `theta` to `out` (S, S).
@@ -142,12 +204,12 @@ const TILE: usize = 32;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::posewarp::{limb_grids, limb_thetas};
+    use crate::model::posewarp::{limb_grids, limb_thetas, summarize};
     use crate::render::joints::joints;
     use crate::synth::SyntheticPerson;
 
     #[test]
-    fn warp_matches_the_grid_sampler_and_mixes_sources() {
+    fn warp_summarizes_what_the_grid_sampler_moves_and_mixes_sources() {
         let size = 48u32;
         let s = i64::from(size);
         let person = SyntheticPerson::random(3);
@@ -166,13 +228,13 @@ mod tests {
                 .grid_sampler(&grids, 0, 0, false)
                 .reshape([1, 10, 4, s, s])
         };
-        let expected = by_grid(&layers, &from) * 0.25 + by_grid(&second, &other) * 0.75;
+        let moved = by_grid(&layers, &from) * 0.25 + by_grid(&second, &other) * 0.75;
         let (a, b) = (
             limb_thetas(&from, &to, size),
             limb_thetas(&other, &to, size),
         );
         let (li, si) = (Interleaved::new(&layers), Interleaved::new(&second));
-        let got = warp(&[
+        let sources = [
             Sampled {
                 layers: &li,
                 thetas: &a,
@@ -183,17 +245,23 @@ mod tests {
                 thetas: &b,
                 weight: 0.75,
             },
-        ]);
-        assert_eq!(got.size(), expected.size());
-        // Values are in 0..1 and sums of four products: float rounding is about 1e-7 of
-        // them; a wrong corner or weight is off by a tenth.
-        let gap = (&got - &expected).abs().max().double_value(&[]);
-        assert!(gap < 1e-5, "largest difference {gap}");
-        // The limbs moved something: not all zeros, and not the layers as they were.
-        assert!(got.abs().sum(Kind::Float).double_value(&[]) > 1.0);
-        let still = (&got - (layers * 0.25 + second * 0.75))
-            .abs()
-            .mean(Kind::Float);
-        assert!(still.double_value(&[]) > 0.01);
+        ];
+        for scale in [1, 2] {
+            let got = warp(&sources, scale);
+            let expected = summarize(&moved, scale as i64);
+            for (got, expected) in [(&got.sum, &expected.sum), (&got.shrunk, &expected.shrunk)] {
+                assert_eq!(got.size(), expected.size());
+                // Values are at most 10 (ten layers' sums of values in 0..1), each a sum of
+                // products: float rounding is about 1e-6 of them; a wrong corner or weight,
+                // or a layer in the wrong plane, is off by a tenth.
+                let gap = (got - expected).abs().max().double_value(&[]);
+                assert!(gap < 1e-5 * 10.0, "scale {scale}: largest difference {gap}");
+            }
+            // The limbs moved something: not all zeros, and not the layers as they were.
+            assert!(got.sum.abs().sum(Kind::Float).double_value(&[]) > 1.0);
+            let unmoved = summarize(&(&layers * 0.25 + &second * 0.75), scale as i64);
+            let still = (&got.shrunk - unmoved.shrunk).abs().mean(Kind::Float);
+            assert!(still.double_value(&[]) > 0.01);
+        }
     }
 }
