@@ -4,10 +4,12 @@
 # then glass to glass through RTSP (scripts/glass-to-glass.sh). Posewarp is personalized on a
 # synthetic person with no steps: the weights do not change the time. Run after `make build`.
 #   scripts/bench-generators.sh [NAME=POSEWARP_INIT ...]
-# Each NAME=INIT adds a Posewarp of that init's shape beside the shipped one.
+# Each NAME=INIT adds a Posewarp of that init's shape beside the shipped one. METAPIX_BIN
+# names another folder of binaries (default target/release), to set builds side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-B=target/release
+B=${METAPIX_BIN:-target/release}
+export METAPIX_STREAM=$B/metapix-stream
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 "$B/metapix" synth --out "$W" --identities 1 --seconds 10 --size 512x512 -q
