@@ -16,9 +16,7 @@ pub(crate) fn draw(id: &Identity, body: &Body, floor_y: f32, width: u32, height:
 
 /// Where `body` is in its frame: the person's exact coverage of each pixel, 0..255.
 pub(crate) fn person_coverage(id: &Identity, body: &Body, width: u32, height: u32) -> Vec<u8> {
-    let mut cv = Canvas::new(width, height, (body.scale * 0.0035).max(0.7));
-    figure(&mut cv, id, body);
-    coverage(&cv.scene, width, height)
+    coverage(&figure_alone(id, body, width, height).scene, width, height)
 }
 
 /// Which of Posewarp's limbs ([`crate::render::joints::LIMBS`]) each pixel shows: the
@@ -26,9 +24,15 @@ pub(crate) fn person_coverage(id: &Identity, body: &Body, width: u32, height: u3
 /// go with the limb they cover (a skirt and the pelvis with the torso), hands with the
 /// forearms, shoes with the shins, hair and neck with the head.
 pub(crate) fn part_labels(id: &Identity, body: &Body, width: u32, height: u32) -> Vec<u8> {
+    let cv = figure_alone(id, body, width, height);
+    labels(&cv.scene, &cv.parts, width, height)
+}
+
+/// The person drawn without the room.
+fn figure_alone(id: &Identity, body: &Body, width: u32, height: u32) -> Canvas {
     let mut cv = Canvas::new(width, height, (body.scale * 0.0035).max(0.7));
     figure(&mut cv, id, body);
-    labels(&cv.scene, &cv.parts, width, height)
+    cv
 }
 
 /// Marks what `cv` draws next as limb `limb` (its label is the index plus one).
