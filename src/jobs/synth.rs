@@ -331,4 +331,19 @@ mod tests {
         assert_eq!(parts.get_pixel(x, y)[0], torso);
         assert_eq!(parts.get_pixel(0, 0)[0], 0);
     }
+
+    #[test]
+    fn the_renderers_part_labels_are_posewarps_limbs_plus_one() {
+        use crate::render::joints::limb;
+        use crate::synth::part;
+        let label = |l: usize| l as u8 + 1;
+        assert_eq!(part::HEAD, label(limb::HEAD));
+        assert_eq!(part::TORSO, label(limb::TORSO));
+        for side in 0..2 {
+            assert_eq!(part::UPPER_ARM[side], label(limb::UPPER_ARM[side]));
+            assert_eq!(part::FOREARM[side], label(limb::FOREARM[side]));
+            assert_eq!(part::THIGH[side], label(limb::THIGH[side]));
+            assert_eq!(part::SHIN[side], label(limb::SHIN[side]));
+        }
+    }
 }

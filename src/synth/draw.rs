@@ -3,10 +3,10 @@
 use super::body::{v2, Body, Local, V2};
 use super::face::{hair_back, head};
 use super::identity::{shade, Identity, Rgb};
+use super::part;
 use super::shapes::{curve, ellipse, luma, smooth_closed, smooth_open, Canvas, Print, Scene};
 use super::skia::{coverage, labels, paint_scene};
 use super::style::{Bottom, Pattern, TopFit};
-use crate::render::joints::limb;
 use crate::RgbImage;
 
 /// Renders `body` (solved for `id` at this frame size) into an RGB image.
@@ -19,8 +19,7 @@ pub(crate) fn person_coverage(id: &Identity, body: &Body, width: u32, height: u3
     coverage(&figure_alone(id, body, width, height).scene, width, height)
 }
 
-/// Which of Posewarp's limbs ([`crate::render::joints::LIMBS`]) each pixel shows: the
-/// limb's index plus one, 0 where the pixel's centre shows no part of the person. Clothes
+/// Which body part ([`part`]) each pixel's centre shows, 0 where no part of the person. Clothes
 /// go with the limb they cover (a skirt and the pelvis with the torso), hands with the
 /// forearms, shoes with the shins, hair and neck with the head.
 pub(crate) fn part_labels(id: &Identity, body: &Body, width: u32, height: u32) -> Vec<u8> {
@@ -33,11 +32,6 @@ fn figure_alone(id: &Identity, body: &Body, width: u32, height: u32) -> Canvas {
     let mut cv = Canvas::new(width, height, (body.scale * 0.0035).max(0.7));
     figure(&mut cv, id, body);
     cv
-}
-
-/// Marks what `cv` draws next as limb `limb` (its label is the index plus one).
-fn part(cv: &mut Canvas, limb: usize) {
-    cv.part(limb as u8 + 1);
 }
 
 /// The room without the person, for tests that the person stays inside the frame.
@@ -84,24 +78,24 @@ pub(crate) fn scene(
 /// Back to front: hair behind the head, legs, hips or skirt, shoes, top, neck, head, arms.
 fn figure(cv: &mut Canvas, id: &Identity, body: &Body) {
     let g = body.scale * id.girth;
-    part(cv, limb::HEAD);
+    cv.part(part::HEAD);
     hair_back(cv, id, &body.head);
     for i in 0..2 {
         leg(cv, id, body, i, g);
     }
-    part(cv, limb::TORSO);
+    cv.part(part::TORSO);
     match id.bottom {
         Bottom::Trousers | Bottom::Shorts { .. } => pelvis(cv, id, body, g),
         Bottom::Skirt { length } => skirt(cv, id.trousers, id.bottom_pattern, body, length, g),
         Bottom::Dress { length } => skirt(cv, id.shirt, id.top_pattern, body, length, g),
     }
     for i in 0..2 {
-        part(cv, limb::SHIN[i]);
+        cv.part(part::SHIN[i]);
         shoe(cv, id, body, i, g);
     }
-    part(cv, limb::TORSO);
+    cv.part(part::TORSO);
     torso(cv, id, body, g);
-    part(cv, limb::HEAD);
+    cv.part(part::HEAD);
     let neck_r = 0.029 * g;
     let chin = body.head.at(0.0, 0.045);
     let base = body.neck_base + body.up * (0.01 * body.scale);
@@ -160,7 +154,7 @@ fn leg(cv: &mut Canvas, id: &Identity, body: &Body, i: usize, g: f32) {
     let hem = ankle - u * (0.01 * s);
     let ankle_top = hem - u * (0.012 * s);
     let skin = shade(id.skin, 0.92);
-    part(cv, limb::SHIN[i]);
+    cv.part(part::SHIN[i]);
     cv.limb(
         ankle_top,
         0.016 * g,
@@ -179,13 +173,13 @@ fn leg(cv: &mut Canvas, id: &Identity, body: &Body, i: usize, g: f32) {
             shade(c, 0.95),
             print.as_ref(),
         );
-        part(cv, limb::THIGH[i]);
+        cv.part(part::THIGH[i]);
         cv.segment(hip, 0.05 * g, knee, 0.038 * g, true, c, print.as_ref());
         return;
     }
     // Bare legs: slimmer than trousers, tapering to the ankle.
     cv.limb(knee, 0.032 * g, ankle_top, 0.02 * g, skin);
-    part(cv, limb::THIGH[i]);
+    cv.part(part::THIGH[i]);
     cv.limb(hip, 0.046 * g, knee, 0.034 * g, id.skin);
     if let Bottom::Shorts { length } = id.bottom {
         let end = hip + (knee - hip) * length.clamp(0.1, 0.9);
@@ -335,11 +329,11 @@ fn torso(cv: &mut Canvas, id: &Identity, body: &Body, g: f32) {
 fn arm(cv: &mut Canvas, id: &Identity, body: &Body, i: usize, g: f32) {
     let (sh, el, wr) = (body.shoulders[i], body.elbows[i], body.wrists[i]);
     let (r_sh, r_el, r_wr) = (0.031 * g, 0.025 * g, 0.017 * g);
-    part(cv, limb::FOREARM[i]);
+    cv.part(part::FOREARM[i]);
     cv.limb(el, r_el, wr, r_wr, id.skin);
-    part(cv, limb::UPPER_ARM[i]);
+    cv.part(part::UPPER_ARM[i]);
     cv.limb(sh, r_sh, el, r_el, id.skin);
-    part(cv, limb::FOREARM[i]);
+    cv.part(part::FOREARM[i]);
     hand(cv, id, &body.hands[i]);
     // Sleeve, square-hemmed: at least a cap over the shoulder; even a long one stops short
     // of the wrist, leaving it and the hand in view. Measured along the unforeshortened arm.
@@ -356,7 +350,7 @@ fn arm(cv: &mut Canvas, id: &Identity, body: &Body, i: usize, g: f32) {
         let t = reach / upper;
         let end = sh + (el - sh) * t;
         let r_end = r_sh + (r_el - r_sh) * t + pad + flare;
-        part(cv, limb::UPPER_ARM[i]);
+        cv.part(part::UPPER_ARM[i]);
         cv.segment(sh, r_sh + pad, end, r_end, false, c, print);
     } else {
         let t = ((reach - upper) / fore).min(0.8);
@@ -372,7 +366,7 @@ fn arm(cv: &mut Canvas, id: &Identity, body: &Body, i: usize, g: f32) {
             shade(c, 0.95),
             fore_print.as_ref(),
         );
-        part(cv, limb::UPPER_ARM[i]);
+        cv.part(part::UPPER_ARM[i]);
         cv.segment(sh, r_sh + pad, el, r_el + pad, true, c, print);
     }
 }

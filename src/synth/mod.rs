@@ -37,6 +37,19 @@ pub use style::{Bottom, Drift, Framing, HairStyle, Pattern, PatternKind, TopFit}
 
 use crate::{RgbImage, Skeleton};
 
+/// The labels [`SyntheticPerson::parts`] gives each body part: Posewarp's limb index plus
+/// one (`crate::render::joints::LIMBS`; synth sits below render, so the values are written
+/// out here and a test in `jobs::synth` holds them to the limbs). Paired parts are `[left,
+/// right]`, the person's own sides; 0 is no part.
+pub mod part {
+    pub const HEAD: u8 = 1;
+    pub const UPPER_ARM: [u8; 2] = [4, 2];
+    pub const FOREARM: [u8; 2] = [5, 3];
+    pub const THIGH: [u8; 2] = [8, 6];
+    pub const SHIN: [u8; 2] = [9, 7];
+    pub const TORSO: u8 = 10;
+}
+
 /// Smallest frame side drawn; smaller requests are raised to it so nothing degenerates.
 pub const MIN_SIZE: u32 = 16;
 
@@ -84,9 +97,9 @@ impl SyntheticPerson {
         draw::person_coverage(&self.identity, &body, width, height)
     }
 
-    /// Which of Posewarp's limbs each pixel shows at `t` seconds (row-major; the index into
-    /// [`crate::render::joints::LIMBS`] plus one, 0 where no part of the person is): the
-    /// exact part masks a learned segmentation can be taught with.
+    /// Which body part each pixel shows at `t` seconds (row-major; a [`part`] label, 0 where
+    /// no part of the person is): the exact part masks a learned segmentation can be taught
+    /// with.
     pub fn parts(&self, t: f32, width: u32, height: u32) -> Vec<u8> {
         let (width, height) = (width.max(MIN_SIZE), height.max(MIN_SIZE));
         let layout = body::Layout::at(&self.identity, width, height, t);

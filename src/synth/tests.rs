@@ -424,17 +424,19 @@ fn part_labels_cover_the_person_and_lie_on_their_own_limbs() {
             // segment fails this).
             let j = joints(&person.skeleton(t, size, size));
             let axis = |l: usize| (j[LIMBS[l][0]].unwrap(), j[LIMBS[l][1]].unwrap());
+            // Each labelled part, the limb whose bones it should lie on, and that side's
+            // other segment.
             let families = [
-                (limb::UPPER_ARM, limb::FOREARM),
-                (limb::FOREARM, limb::UPPER_ARM),
-                (limb::THIGH, limb::SHIN),
-                (limb::SHIN, limb::THIGH),
+                (part::UPPER_ARM, limb::UPPER_ARM, limb::FOREARM),
+                (part::FOREARM, limb::FOREARM, limb::UPPER_ARM),
+                (part::THIGH, limb::THIGH, limb::SHIN),
+                (part::SHIN, limb::SHIN, limb::THIGH),
             ];
-            for (family, sibling) in families {
+            for (labelled, family, sibling) in families {
                 for side in 0..2 {
                     let l = family[side];
                     let pixels: Vec<[f32; 2]> = (0..labels.len())
-                        .filter(|&i| usize::from(labels[i]) == l + 1)
+                        .filter(|&i| labels[i] == labelled[side])
                         .map(|i| [(i % 256) as f32 + 0.5, (i / 256) as f32 + 0.5])
                         .collect();
                     if pixels.len() < 30 {
