@@ -8,8 +8,8 @@ use tch::Tensor;
 use super::prepare::TargetInfo;
 use super::JobError;
 use crate::base::posefile::{self, PoseRecord};
+use crate::model::posewarp::LAYERS;
 use crate::model::{ArchConfig, Examples, InputFormat};
-use crate::render::joints::NUM_LIMBS;
 use crate::train::data;
 use crate::{RgbImage, Skeleton};
 
@@ -103,8 +103,7 @@ impl PreparedTarget {
             // Stored as the limb's index plus one, 0 for none: the room is the layer after
             // the limbs.
             let stored = self.planes(indices, TargetInfo::parts_path)?;
-            let layers = NUM_LIMBS as i64 + 1;
-            let labels = (stored.to_kind(tch::Kind::Int64) - 1).remainder(layers);
+            let labels = (stored.to_kind(tch::Kind::Int64) - 1).remainder(LAYERS);
             examples = examples.with_parts(labels.to_kind(tch::Kind::Uint8));
         }
         Ok(examples)

@@ -405,38 +405,24 @@ impl Generator {
         }
     }
 
-    /// How well the generator's segmentation finds the exact body parts of `examples`
-    /// (synthetic people carry them): the mean IoU over the limbs
-    /// ([`crate::train::metrics::part_iou`]). None for an architecture that does not
-    /// segment, or examples without part labels.
-    pub fn part_iou(&self, examples: &Examples) -> Result<Option<f64>, TorchError> {
-        let (Generator::Posewarp(g), Some(truth)) = (self, &examples.parts) else {
+    /// Which layer the generator's segmentation puts each pixel of `examples`' frames in
+    /// (N, S, S; [`Posewarp::layer_labels`]), eight frames at a time and without gradients:
+    /// what the benchmark scores against exact part labels. None for an architecture that
+    /// does not segment.
+    pub fn layer_labels(&self, examples: &Examples) -> Result<Option<Tensor>, TorchError> {
+        let Generator::Posewarp(g) = self else {
             return Ok(None);
         };
-        let n = examples.len() as i64;
-        guard::torch(|| {
-            tch::no_grad(|| {
-                let chunks: Vec<Tensor> = (0..n)
-                    .step_by(8)
-                    .map(|start| {
-                        let len = 8.min(n - start);
-                        let one = |t: &Tensor| t.narrow(0, start, len);
-                        let person = examples.masks.as_ref().map(one);
-                        g.layer_labels(
-                            &one(&examples.frames),
-                            &one(&examples.poses),
-                            person.as_ref(),
-                        )
-                    })
-                    .collect();
-                let layers = crate::render::joints::NUM_LIMBS as i64 + 1;
-                crate::train::metrics::part_iou(
-                    &Tensor::cat(&chunks, 0),
-                    &truth.squeeze_dim(1),
-                    layers,
-                )
-            })
+        eight_at_a_time(examples.len() as i64, |start, len| {
+            let some = |t: &Tensor| t.narrow(0, start, len);
+            let person = examples.masks.as_ref().map(some);
+            g.layer_labels(
+                &some(&examples.frames),
+                &some(&examples.poses),
+                person.as_ref(),
+            )
         })
+        .map(Some)
     }
 
     /// A training batch from `examples`: frames `indices` as the targets to render, and what
@@ -468,19 +454,10 @@ impl Generator {
     /// gradients: what the benchmark and personalization score. Posewarp moves the shot
     /// nearest in pose to each (`shots` are one person's frames).
     pub fn render(&self, shots: &Examples, wanted: &Examples) -> Result<Tensor, TorchError> {
-        let n = wanted.len() as i64;
-        guard::torch(|| {
-            tch::no_grad(|| {
-                let chunks: Vec<Tensor> = (0..n)
-                    .step_by(8)
-                    .map(|start| {
-                        let idx: Vec<i64> = (start..(start + 8).min(n)).collect();
-                        let targets = wanted.select(&idx);
-                        self.forward(&self.condition_for(shots, &targets))
-                    })
-                    .collect();
-                Tensor::cat(&chunks, 0)
-            })
+        eight_at_a_time(wanted.len() as i64, |start, len| {
+            let idx: Vec<i64> = (start..start + len).collect();
+            let targets = wanted.select(&idx);
+            self.forward(&self.condition_for(shots, &targets))
         })
     }
 
@@ -498,4 +475,18 @@ impl Generator {
             }
         }
     }
+}
+
+/// `chunk(start, len)` over items `0..n` eight at a time, without gradients, concatenated on
+/// the first dimension: whole test sets do not fit a small GPU in one batch.
+fn eight_at_a_time(n: i64, chunk: impl Fn(i64, i64) -> Tensor) -> Result<Tensor, TorchError> {
+    guard::torch(|| {
+        tch::no_grad(|| {
+            let chunks: Vec<Tensor> = (0..n)
+                .step_by(8)
+                .map(|start| chunk(start, 8.min(n - start)))
+                .collect();
+            Tensor::cat(&chunks, 0)
+        })
+    })
 }

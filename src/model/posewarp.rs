@@ -30,6 +30,8 @@ use crate::base::rng::SplitMix64;
 use crate::render::joints::{limb_transform, Joints, NUM_LIMBS};
 
 const LIMBS: i64 = NUM_LIMBS as i64;
+/// Step 1's layers: the limbs, then the room.
+pub const LAYERS: i64 = LIMBS + 1;
 /// Keeps logs and divisions finite where a mask is zero.
 const EPS: f64 = 1e-3;
 

@@ -26,10 +26,11 @@ use super::progress::Progress;
 use super::JobError;
 use crate::model::device::{self, DeviceChoice};
 use crate::model::io::tensor_image;
+use crate::model::posewarp::LAYERS;
 use crate::model::Examples;
 use crate::pose::{PoseConfig, PoseEstimator};
 use crate::train::baseline::{nearest_shot, part_warp};
-use crate::train::metrics::{person_box, person_quality, quality, Quality};
+use crate::train::metrics::{part_iou, person_box, person_quality, quality, Quality};
 use crate::train::{personalize, Init, Loss, Models, PersonalizeConfig, Task};
 use crate::Skeleton;
 use records::RecordLog;
@@ -322,7 +323,15 @@ impl EvalJob {
             ControlFlow::Continue(())
         })?;
         let fake = m.generator.render(train, &test.examples)?;
-        Ok((fake, m.generator.part_iou(&test.examples)?))
+        // Segmenting costs a mask U-Net per frame: only where there is something to score.
+        let part_iou = match &test.examples.parts {
+            Some(truth) => m
+                .generator
+                .layer_labels(&test.examples)?
+                .and_then(|found| part_iou(&found, &truth.squeeze_dim(1), LAYERS)),
+            None => None,
+        };
+        Ok((fake, part_iou))
     }
 }
 
