@@ -102,7 +102,7 @@ mod layering {
 
     /// A file's code without comments and without its `#[cfg(test)]` module.
     fn production_code(text: &str) -> String {
-        let text = match text.find("#[cfg(test)]\nmod tests") {
+        let text = match text.find("#[cfg(test)]\nmod tests {") {
             Some(at) => &text[..at],
             None => text,
         };
