@@ -198,16 +198,17 @@ impl Posewarp {
     /// # Panics
     /// When the condition has no source: Posewarp has nothing to move.
     pub fn forward(&self, condition: &Condition) -> Tensor {
-        self.forward_with_parts(condition).0
+        let source = source_of(condition);
+        let person = source.person.as_ref();
+        let prepared = self.prepare(&source.image, &source.pose, &source.background, person);
+        self.render(&prepared, &source.grids, &condition.pose)
     }
 
     /// [`Self::forward`], and where the sources carry part labels, the cross-entropy of the
-    /// segmentation (step 1) against them: what teaches it the parts.
+    /// segmentation (step 1) against them: what teaches it the parts. (Only training with a
+    /// part weight asks: the loss is not computed for nothing.)
     pub fn forward_with_parts(&self, condition: &Condition) -> (Tensor, Option<Tensor>) {
-        let source = condition
-            .source
-            .as_ref()
-            .expect("Posewarp is conditioned on a source frame");
+        let source = source_of(condition);
         let logits = self.layer_logits(&source.image, &source.pose, source.person.as_ref());
         let part_loss = source.parts.as_ref().map(|labels| {
             logits.to_kind(Kind::Float).cross_entropy_loss::<Tensor>(
@@ -358,6 +359,17 @@ pub struct MovedLayers {
     /// (N, 4L, S / f, S / f) f32, f the foreground scale: each layer's colour, then each
     /// layer's mask, as block means. The foreground U-Net's input before the pose.
     pub shrunk: Tensor,
+}
+
+/// The source a Posewarp condition carries.
+///
+/// # Panics
+/// When it has none: Posewarp has nothing to move.
+fn source_of(condition: &Condition) -> &super::Source {
+    condition
+        .source
+        .as_ref()
+        .expect("Posewarp is conditioned on a source frame")
 }
 
 /// The moved layers (N, L, 4, S, S) as steps 3 and 5 read them: summed over the layers,
