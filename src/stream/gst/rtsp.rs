@@ -165,6 +165,9 @@ impl FrameSink for RtspOutput {
             return Ok(());
         }
         self.finished = true;
+        // No new clients from here on: one arriving now would wait for a media that has ended,
+        // and keep the server up for the whole grace period below.
+        self.stop_listening();
         let frames = self.served.lock().expect("served media").frames.take();
         if let Some(src) = frames {
             let _ = src.end_of_stream();
@@ -194,16 +197,21 @@ impl FrameSink for RtspOutput {
 }
 
 impl RtspOutput {
-    /// Closes every client connection and stops the server's loop.
-    fn stop(&mut self) {
-        self.server
-            .client_filter(Some(&mut |_, _| RTSPFilterResult::Remove));
-        // The listening socket's source lives in our context, not the default one.
+    /// Stops accepting clients (the listening socket's source lives in our context, not the
+    /// default one).
+    fn stop_listening(&mut self) {
         if let Some(id) = self.source.take() {
             if let Some(source) = self.context.find_source_by_id(&id) {
                 source.destroy();
             }
         }
+    }
+
+    /// Closes every client connection and stops the server's loop.
+    fn stop(&mut self) {
+        self.stop_listening();
+        self.server
+            .client_filter(Some(&mut |_, _| RTSPFilterResult::Remove));
         self.main_loop.quit();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
