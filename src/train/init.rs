@@ -23,11 +23,45 @@ pub enum Init {
     Checkpoint(PathBuf),
     /// Random weights of an architecture, drawn from the seed given to [`Init::build`].
     Random(ArchConfig),
-    /// A checkpoint file's weights in another shape of its architecture: each of its
-    /// variables goes where the shape has one of that name and size, and the shape's others
-    /// start fresh (a new layer's head at zero). How an init grows a layer without
-    /// starting over.
-    Reshaped(PathBuf, ArchConfig),
+    /// A checkpoint's weights (a file, or one built in) in another shape of its
+    /// architecture: each of its variables goes where the shape has one of that name and
+    /// size, and the shape's others start fresh (a new layer's head at zero). How an init
+    /// grows a layer without starting over.
+    Reshaped(Stored, ArchConfig),
+}
+
+/// A checkpoint that is stored: a file, or one built into the binaries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stored {
+    File(PathBuf),
+    Builtin(Builtin),
+}
+
+impl Stored {
+    fn load(&self, device: Device) -> Result<Loaded, CheckpointError> {
+        match self {
+            Stored::File(path) => checkpoint::load(path, device),
+            Stored::Builtin(builtin) => builtin.load(device),
+        }
+    }
+}
+
+impl From<Stored> for Init {
+    fn from(stored: Stored) -> Init {
+        match stored {
+            Stored::File(path) => Init::Checkpoint(path),
+            Stored::Builtin(builtin) => Init::Builtin(builtin),
+        }
+    }
+}
+
+impl std::fmt::Display for Stored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stored::File(path) => write!(f, "{}", path.display()),
+            Stored::Builtin(b) => f.write_str(b.name),
+        }
+    }
 }
 
 impl std::fmt::Display for Init {
@@ -36,7 +70,7 @@ impl std::fmt::Display for Init {
             Init::Builtin(b) => f.write_str(b.name),
             Init::Checkpoint(path) => write!(f, "{}", path.display()),
             Init::Random(arch) => write!(f, "random {}", arch.name()),
-            Init::Reshaped(path, _) => write!(f, "{} reshaped", path.display()),
+            Init::Reshaped(stored, _) => write!(f, "{stored} reshaped"),
         }
     }
 }
@@ -81,12 +115,12 @@ impl Init {
                 let generator = Generator::new(&vs.root(), arch);
                 (vs, generator, None, LayerRates::default())
             }
-            Init::Reshaped(path, arch) => {
-                let loaded = checkpoint::load(path, device)?;
+            Init::Reshaped(stored, arch) => {
+                let loaded = stored.load(device)?;
                 let vs = VarStore::new(device);
                 let generator = Generator::new(&vs.root(), arch);
                 copy_into(&loaded.gen_vs, &vs).map_err(|reason| CheckpointError::Mismatch {
-                    path: path.clone(),
+                    path: stored.to_string().into(),
                     reason,
                 })?;
                 (vs, generator, loaded.discriminator, loaded.meta.inner_lr)

@@ -21,7 +21,7 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
-pub use init::{Init, Models};
+pub use init::{Init, Models, Stored};
 pub use personalize::{personalize, Task, TrainLog, Trainee};
 
 use crate::model::examples::ExamplesError;

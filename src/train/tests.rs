@@ -89,7 +89,7 @@ fn a_reshaped_init_keeps_its_weights_and_starts_new_layers_fresh() {
     });
     let old = Init::Random(small).build(Device::Cpu, 4).unwrap();
     checkpoint::save(&path, &old.gen_vs, &CheckpointMeta::new(small, 64)).unwrap();
-    let new = Init::Reshaped(path.clone(), grown)
+    let new = Init::Reshaped(Stored::File(path.clone()), grown)
         .build(Device::Cpu, 5)
         .unwrap();
     assert_eq!(new.generator.arch(), grown);
@@ -112,7 +112,7 @@ fn a_reshaped_init_keeps_its_weights_and_starts_new_layers_fresh() {
         0.0
     );
     // A shape the file's weights do not fit is refused, naming a variable.
-    let err = Init::Reshaped(path, lite())
+    let err = Init::Reshaped(Stored::File(path), lite())
         .build(Device::Cpu, 5)
         .err()
         .expect("posewarp weights do not fit pose2im")

@@ -12,8 +12,9 @@ fn ok(args: &[&str]) -> String {
     util::stderr(&out)
 }
 
-/// `pretrain --init FILE --preset lite-fast`: a Posewarp lite checkpoint trained further in
-/// the fast shape, and a Pose2Im checkpoint refused in it with one line naming a variable.
+/// `pretrain --init FILE --preset lite-fast`: a Posewarp lite checkpoint (a file, then the
+/// built-in one by name) trained further in the fast shape, and a Pose2Im checkpoint refused
+/// in it with one line naming a variable.
 fn grow_a_posewarp_init(d: &dyn Fn(&str) -> String, cpu: &[&str]) {
     let pretrain = |more: &[&str]| {
         let args = [
@@ -31,13 +32,28 @@ fn grow_a_posewarp_init(d: &dyn Fn(&str) -> String, cpu: &[&str]) {
     let out = pretrain(&["--out", &lite]);
     assert!(out.status.success(), "{}", util::stderr(&out));
     let fast = d("pw-fast.safetensors");
+    let fast_shape = || {
+        let meta = metapix::model::checkpoint::read_meta(std::path::Path::new(&fast)).unwrap();
+        let metapix::model::ArchConfig::Posewarp(config) = meta.arch else {
+            panic!("{:?}", meta.arch)
+        };
+        (config.foreground_scale, config.refine_channels)
+    };
     let out = pretrain(&["--init", &lite, "--preset", "lite-fast", "--out", &fast]);
     assert!(out.status.success(), "{}", util::stderr(&out));
-    let meta = metapix::model::checkpoint::read_meta(std::path::Path::new(&fast)).unwrap();
-    let metapix::model::ArchConfig::Posewarp(config) = meta.arch else {
-        panic!("{:?}", meta.arch)
-    };
-    assert_eq!((config.foreground_scale, config.refine_channels), (2, 8));
+    assert_eq!(fast_shape(), (2, 8));
+    // A built-in init by its name, reshaped the same way.
+    std::fs::remove_file(&fast).unwrap();
+    let out = pretrain(&[
+        "--init",
+        "posewarp",
+        "--preset",
+        "lite-fast",
+        "--out",
+        &fast,
+    ]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    assert_eq!(fast_shape(), (2, 8));
     let out = pretrain(&[
         "--init",
         &d("pre.safetensors"),

@@ -10,7 +10,7 @@ use metapix::jobs::personalize::PersonalizeJob;
 use metapix::model::{ArchConfig, Preset};
 use metapix::pose::PoseConfig;
 use metapix::train::reptile::ReptileConfig;
-use metapix::train::{Init, Loss, PersonalizeConfig};
+use metapix::train::{Init, Loss, PersonalizeConfig, Stored};
 
 use crate::cli::{self, DeviceArg};
 
@@ -54,9 +54,10 @@ const PRETRAIN_LR: f64 = 2e-4;
 /// Where joint training and meta-training start.
 #[derive(clap::Args, Debug)]
 pub struct StartArgs {
-    /// Train this checkpoint further (default: random weights of --arch and --preset).
+    /// Train this checkpoint further: a file, or a built-in init (metapix, posewarp,
+    /// posewarp-fast, avatar). Default: random weights of --arch and --preset.
     #[arg(long)]
-    init: Option<PathBuf>,
+    init: Option<String>,
     /// The generator's size (default lite). With --init, the checkpoint's weights are
     /// trained in this shape of --arch: the layers it lacks start fresh.
     #[arg(long, value_enum)]
@@ -67,12 +68,20 @@ pub struct StartArgs {
 }
 
 impl StartArgs {
-    /// `--init FILE` (in `--preset`'s shape if given) or random weights of `--arch` at `--preset`.
+    /// `--init` (in `--preset`'s shape if given) or random weights of `--arch` at `--preset`.
     fn init(&self) -> Init {
-        match (&self.init, self.preset) {
-            (Some(path), None) => Init::Checkpoint(path.clone()),
-            (Some(path), Some(preset)) => Init::Reshaped(path.clone(), preset.arch(self.arch)),
-            (None, preset) => Init::Random(preset.unwrap_or(PresetArg::Lite).arch(self.arch)),
+        let random = Init::Random(self.preset.unwrap_or(PresetArg::Lite).arch(self.arch));
+        let Some(name) = self.init.as_deref() else {
+            return random;
+        };
+        let reshaped = |stored| match self.preset {
+            Some(preset) => Init::Reshaped(stored, preset.arch(self.arch)),
+            None => Init::from(stored),
+        };
+        match Init::named(name, PresetArg::Lite.arch(self.arch)) {
+            Init::Checkpoint(path) => reshaped(Stored::File(path)),
+            Init::Builtin(builtin) => reshaped(Stored::Builtin(builtin)),
+            _ => random,
         }
     }
 }
