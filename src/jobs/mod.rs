@@ -8,6 +8,7 @@ pub mod personalize;
 pub mod pose;
 pub mod prepare;
 pub mod progress;
+pub mod serve;
 pub mod stream;
 pub mod synth;
 

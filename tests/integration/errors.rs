@@ -107,33 +107,7 @@ fn read_only_output_is_refused_before_work_starts() {
 #[test]
 fn a_file_truncated_mid_stream_keeps_what_was_read_and_fails() {
     let dir = tempfile::tempdir().unwrap();
-    let clip = dir.path().join("clip.mp4");
-    // Index first (faststart), so a cut file still opens and ends early.
-    let status = std::process::Command::new("gst-launch-1.0")
-        .args([
-            "-q",
-            "videotestsrc",
-            "num-buffers=90",
-            "!",
-            "video/x-raw,width=160,height=120,framerate=30/1",
-        ])
-        .args([
-            "!",
-            "x264enc",
-            "speed-preset=ultrafast",
-            "!",
-            "mp4mux",
-            "faststart=true",
-            "!",
-            "filesink",
-        ])
-        .arg(format!("location={}", clip.display()))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let bytes = std::fs::read(&clip).unwrap();
-    let cut = dir.path().join("cut.mp4");
-    std::fs::write(&cut, &bytes[..bytes.len() * 6 / 10]).unwrap();
+    let cut = util::make_cut_clip(dir.path());
     let out = dir.path().join("out.mp4");
     fails_with(
         STREAM_BIN,

@@ -17,7 +17,7 @@ use crate::util::{interrupt, wait, STREAM_BIN};
 /// Served frame side (`--view skeleton --size 256`).
 const SIDE: usize = 256;
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
     listener.local_addr().unwrap().port()
 }
@@ -35,7 +35,7 @@ fn start_stream(input: &str, output: &str, args: &[&str], log: &Path) -> Child {
 }
 
 /// Waits until something listens on `port` (the models load first).
-fn wait_for_server(port: u16, server: &mut Child, log: &Path) {
+pub(crate) fn wait_for_server(port: u16, server: &mut Child, log: &Path) {
     let deadline = Instant::now() + Duration::from_secs(120);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Ok(Some(status)) = server.try_wait() {
@@ -50,19 +50,20 @@ fn wait_for_server(port: u16, server: &mut Child, log: &Path) {
     }
 }
 
-fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
-/// What a client read: frames, and the counters stamped in them.
-struct Received {
-    frames: u64,
-    counters: Vec<u32>,
+/// What a client read: frames, when each arrived, and the counters stamped in them.
+pub(crate) struct Received {
+    pub frames: u64,
+    pub arrivals: Vec<Instant>,
+    pub counters: Vec<u32>,
 }
 
 /// A real RTSP client: gst-launch's rtspsrc over TCP, decoding to grey frames that it sends
 /// to a socket read on a thread. Its own lines ("Got EOS", warnings, errors) go to `log`.
-fn start_client(url: &str, log: &Path) -> (Child, JoinHandle<Received>) {
+pub(crate) fn start_client(url: &str, log: &Path) -> (Child, JoinHandle<Received>) {
     let frames = TcpListener::bind("127.0.0.1:0").expect("a free port");
     let frames_port = frames.local_addr().unwrap().port();
     let log = std::fs::File::create(log).unwrap();
@@ -84,6 +85,7 @@ fn start_client(url: &str, log: &Path) -> (Child, JoinHandle<Received>) {
     let reader = std::thread::spawn(move || {
         let mut got = Received {
             frames: 0,
+            arrivals: Vec::new(),
             counters: Vec::new(),
         };
         let Some(mut stream) = accept_within(&frames, Duration::from_secs(120)) else {
@@ -92,6 +94,7 @@ fn start_client(url: &str, log: &Path) -> (Child, JoinHandle<Received>) {
         let mut frame = vec![0u8; SIDE * SIDE];
         while stream.read_exact(&mut frame).is_ok() {
             got.frames += 1;
+            got.arrivals.push(Instant::now());
             if let Some(s) = stamp::read_gray(&frame, SIDE as u32, SIDE as u32, SIDE) {
                 got.counters.push(s.counter);
             }
@@ -124,7 +127,7 @@ fn accept_within(listener: &TcpListener, limit: Duration) -> Option<TcpStream> {
 /// and the server did not cut it off (rtspsrc turns a closed connection into end-of-stream too,
 /// with this warning, and gst-launch then exits 0). It may fail after the end, while hanging up:
 /// its PAUSE or TEARDOWN finding the server gone.
-fn ended_by_itself(status: ExitStatus, log: &str) -> bool {
+pub(crate) fn ended_by_itself(status: ExitStatus, log: &str) -> bool {
     let cut_off = log.contains("The server closed the connection");
     let eos = log.find("Got EOS from element");
     let failed_after = |eos| log.find("ERROR").is_some_and(|e| e > eos);
@@ -132,10 +135,17 @@ fn ended_by_itself(status: ExitStatus, log: &str) -> bool {
 }
 
 /// The number in the server's closing line `served N frames at URL`.
-fn served(log: &str) -> u64 {
+pub(crate) fn served(log: &str) -> u64 {
+    served_at(log, "")
+}
+
+/// The number in the closing line `served N frames at URL...` of the URL starting so.
+pub(crate) fn served_at(log: &str, url: &str) -> u64 {
+    let at = format!(" frames at {url}");
     log.lines()
+        .filter(|l| l.contains(&at))
         .find_map(|l| l.strip_prefix("served ")?.split(' ').next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no 'served' line: {log}"))
+        .unwrap_or_else(|| panic!("no 'served' line for {url}: {log}"))
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod generate;
 mod live;
 mod pose_accuracy;
 mod pose_cli;
+mod serve;
 mod stream;
 mod training;
 mod util;

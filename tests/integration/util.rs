@@ -178,3 +178,35 @@ pub fn wait(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A 90-frame mp4 cut at 60% of its bytes (`cut.mp4` in `dir`): its index comes first
+/// (faststart), so it opens and ends early, as a truncated download does.
+pub fn make_cut_clip(dir: &Path) -> PathBuf {
+    let clip = dir.join("clip.mp4");
+    let status = Command::new("gst-launch-1.0")
+        .args([
+            "-q",
+            "videotestsrc",
+            "num-buffers=90",
+            "!",
+            "video/x-raw,width=160,height=120,framerate=30/1",
+        ])
+        .args([
+            "!",
+            "x264enc",
+            "speed-preset=ultrafast",
+            "!",
+            "mp4mux",
+            "faststart=true",
+            "!",
+            "filesink",
+        ])
+        .arg(format!("location={}", clip.display()))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bytes = std::fs::read(&clip).unwrap();
+    let cut = dir.join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() * 6 / 10]).unwrap();
+    cut
+}

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod cli;
 mod footage;
+mod serve;
 mod training;
 
 use std::process::ExitCode;
@@ -42,6 +43,9 @@ enum Command {
     /// Videos of synthetic people with their exact skeletons (identity-NNN.mp4 and
     /// identity-NNN.poses.jsonl).
     Synth(footage::SynthArgs),
+    /// Many live streams in one process, each with its own input, output and person (a
+    /// TOML file of [[stream]] tables); one that fails or ends leaves the others running.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,5 +60,6 @@ fn main() -> ExitCode {
         Command::Prepare(a) => a.run(quiet),
         Command::Personalize(a) => a.run(),
         Command::Synth(a) => a.run(quiet),
+        Command::Serve(a) => a.run(),
     })
 }

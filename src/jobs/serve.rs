@@ -1,0 +1,240 @@
+//! `metapix serve CONFIG`: many streams in one process, each with its own input, output and
+//! person. Each runs as `metapix-stream` would, on its own threads; one that fails or ends
+//! leaves the others running, and Ctrl-C finishes them all. Streams served over RTSP on one
+//! port share one server, each at its own path.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::stream::StreamJob;
+use super::JobError;
+use crate::base::stats::RunStats;
+use crate::jobs::progress::Progress;
+use crate::model::device::DeviceChoice;
+use crate::pose::PoseConfig;
+use crate::render::View;
+use crate::stream::{InputSpec, OutputSpec};
+
+/// What a stream may set. In `[defaults]` it applies to every stream that leaves it unset;
+/// what neither sets takes `metapix-stream`'s defaults.
+#[derive(Deserialize, Default, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct StreamFields {
+    /// Names the stream in messages (streams only).
+    pub name: Option<String>,
+    pub input: Option<String>,
+    pub output: Option<String>,
+    /// A `metapix personalize` checkpoint (default: the built-in avatar).
+    pub model: Option<PathBuf>,
+    pub view: Option<ViewName>,
+    pub size: Option<u32>,
+    pub device: Option<DeviceName>,
+    pub max_latency_ms: Option<u64>,
+    pub reconnect: Option<u64>,
+    /// Where to write the stream's JSON run summary.
+    pub stats: Option<PathBuf>,
+}
+
+/// `view = "gen" | "skeleton" | "side-by-side"`.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(rename_all = "kebab-case")]
+pub enum ViewName {
+    Gen,
+    Skeleton,
+    SideBySide,
+}
+
+/// `device = "auto" | "cpu" | "cuda"`.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceName {
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+/// The configuration file, as written.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    #[serde(default)]
+    pub defaults: StreamFields,
+    #[serde(rename = "stream", default)]
+    pub streams: Vec<StreamFields>,
+}
+
+/// Validated streams, ready to run.
+#[derive(Debug)]
+pub struct ServeJob {
+    pub streams: Vec<(String, StreamJob)>,
+}
+
+/// How one stream ended.
+#[derive(Debug)]
+pub struct StreamOutcome {
+    pub name: String,
+    pub result: Result<RunStats, JobError>,
+}
+
+impl ServeConfig {
+    /// Reads CONFIG (TOML); a syntax error or unknown field comes with its line.
+    pub fn read(path: &Path) -> Result<ServeConfig, JobError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            JobError::InvalidArgument(format!("cannot read {}: {e}", path.display()))
+        })?;
+        toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| format!(":{}", text[..s.start].matches('\n').count() + 1));
+            JobError::InvalidArgument(format!(
+                "{}{}: {}",
+                path.display(),
+                line.unwrap_or_default(),
+                e.message().trim()
+            ))
+        })
+    }
+
+    /// Checks every stream as `metapix-stream` checks its arguments, before anything opens.
+    /// An error names the stream and the field.
+    pub fn validate(&self, pose: &PoseConfig) -> Result<ServeJob, JobError> {
+        if self.streams.is_empty() {
+            return Err(invalid(
+                "no streams: add a [[stream]] with an input and an output",
+            ));
+        }
+        if self.defaults.name.is_some() {
+            return Err(invalid("[defaults] name: each stream names itself"));
+        }
+        let mut streams: Vec<(String, StreamJob)> = Vec::new();
+        let mut outputs: HashMap<String, String> = HashMap::new();
+        for (i, fields) in self.streams.iter().enumerate() {
+            let name = fields
+                .name
+                .clone()
+                .ok_or_else(|| invalid(&format!("stream {}: name: missing", i + 1)))?;
+            if streams.iter().any(|(n, _)| *n == name) {
+                return Err(invalid(&format!("stream {name}: name: used twice")));
+            }
+            let job = self.stream_job(&name, fields, pose)?;
+            let output = job.output.to_string();
+            if job.output != OutputSpec::Null {
+                if let Some(other) = outputs.insert(output.clone(), name.clone()) {
+                    return Err(invalid(&format!(
+                        "stream {name}: output: {output} is stream {other}'s output too"
+                    )));
+                }
+            }
+            streams.push((name, job));
+        }
+        Ok(ServeJob { streams })
+    }
+
+    /// One stream's job: its fields over the defaults.
+    fn stream_job(
+        &self,
+        name: &str,
+        fields: &StreamFields,
+        pose: &PoseConfig,
+    ) -> Result<StreamJob, JobError> {
+        let d = &self.defaults;
+        let field = |field: &'static str| {
+            move |e: JobError| invalid(&format!("stream {name}: {field}: {e}"))
+        };
+        let required = |value: &Option<String>, default: &Option<String>, what| {
+            value
+                .clone()
+                .or_else(|| default.clone())
+                .ok_or_else(|| invalid(&format!("stream {name}: {what}: missing")))
+        };
+        let input = required(&fields.input, &d.input, "input")?;
+        let output = required(&fields.output, &d.output, "output")?;
+        InputSpec::parse(&input).map_err(|e| field("input")(e.into()))?;
+        OutputSpec::parse(&output).map_err(|e| field("output")(e.into()))?;
+        let size = fields.size.or(d.size).unwrap_or(512);
+        super::check_size(size).map_err(field("size"))?;
+        let view = fields.view.or(d.view).map(View::from);
+        let stats = fields.stats.clone().or_else(|| d.stats.clone());
+        let device = fields.device.or(d.device).unwrap_or(DeviceName::Auto);
+        StreamJob::new(&input, &output, view, size, pose.clone(), stats)?
+            .with_model(
+                fields.model.clone().or_else(|| d.model.clone()),
+                device.into(),
+            )
+            .map_err(field("model"))?
+            .with_live(fields.max_latency_ms.or(d.max_latency_ms), false)
+            .map_err(field("max_latency_ms"))?
+            .with_reconnect(fields.reconnect.or(d.reconnect))
+            .map_err(field("reconnect"))
+    }
+}
+
+impl ServeJob {
+    /// Runs every stream on its own threads until each has ended, failed or been stopped
+    /// by `stop`; says how each ended as it ends.
+    pub fn run(&self, stop: Arc<AtomicBool>) -> Vec<StreamOutcome> {
+        std::thread::scope(|scope| {
+            let running: Vec<_> = self
+                .streams
+                .iter()
+                .map(|(name, job)| {
+                    let stop = stop.clone();
+                    let thread = std::thread::Builder::new().name(format!("stream {name}"));
+                    let handle = thread.spawn_scoped(scope, move || {
+                        let result = job.run(stop, &mut Progress::hidden());
+                        match &result {
+                            Ok(stats) => tracing::info!(
+                                "stream {name}: wrote {} frames to {} at {:.1} fps",
+                                stats.frames_out,
+                                stats.output,
+                                stats.fps
+                            ),
+                            Err(e) => tracing::error!("stream {name} failed: {e}"),
+                        }
+                        result
+                    });
+                    (name.clone(), handle)
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|(name, handle)| {
+                    let result = match handle.map(|h| h.join()) {
+                        Ok(Ok(result)) => result,
+                        Ok(Err(_)) => Err(invalid("stopped by an internal error (a panic)")),
+                        Err(e) => Err(invalid(&format!("cannot start its thread: {e}"))),
+                    };
+                    StreamOutcome { name, result }
+                })
+                .collect()
+        })
+    }
+}
+
+fn invalid(message: &str) -> JobError {
+    JobError::InvalidArgument(message.to_string())
+}
+
+impl From<ViewName> for View {
+    fn from(v: ViewName) -> View {
+        match v {
+            ViewName::Gen => View::Gen,
+            ViewName::Skeleton => View::Skeleton,
+            ViewName::SideBySide => View::SideBySide,
+        }
+    }
+}
+
+impl From<DeviceName> for DeviceChoice {
+    fn from(d: DeviceName) -> DeviceChoice {
+        match d {
+            DeviceName::Auto => DeviceChoice::Auto,
+            DeviceName::Cpu => DeviceChoice::Cpu,
+            DeviceName::Cuda => DeviceChoice::Cuda,
+        }
+    }
+}

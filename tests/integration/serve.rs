@@ -1,0 +1,193 @@
+//! `metapix serve CONFIG`: two live streams in one process on two paths of one RTSP port,
+//! read by real clients; one stream failing while the other goes on; Ctrl-C finishing both;
+//! configuration errors naming the stream and the field.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::errors::fails_with;
+use crate::live::{
+    ended_by_itself, free_port, read, served_at, start_client, wait_for_server, Received,
+};
+use crate::util::{self, interrupt, wait, METAPIX_BIN};
+
+/// Starts `metapix serve` on `config` (written to `dir/serve.toml`), its stderr in `log`.
+fn start_serve(dir: &Path, config: &str, log: &Path) -> Child {
+    let path = dir.join("serve.toml");
+    std::fs::write(&path, config).unwrap();
+    Command::new(METAPIX_BIN)
+        .args(["serve", path.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("metapix serve starts")
+}
+
+/// Checks one client of a stream that was stopped: it ended on the end of the stream and
+/// got nearly every frame served, in order.
+fn check_client(name: &str, client: &mut Child, got: &Received, log: &Path, served: u64) {
+    let status = wait(client, Duration::from_secs(15), name);
+    let client_log = read(log);
+    assert!(
+        ended_by_itself(status, &client_log),
+        "{name}: {status}: {client_log}"
+    );
+    println!("{name}: served {served}, the client decoded {}", got.frames);
+    assert!(
+        got.frames as f64 >= 0.9 * served as f64,
+        "{name}: {} of {served} frames",
+        got.frames
+    );
+    assert!(got.counters.len() as f64 >= 0.9 * got.frames as f64);
+    assert!(got.counters.windows(2).all(|w| w[0] < w[1]), "{name}");
+}
+
+fn stats(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn two_streams_on_two_paths_of_one_port_and_ctrl_c_finishes_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name);
+    let port = free_port();
+    let url = |path: &str| format!("rtsp://127.0.0.1:{port}/{path}");
+    let config = format!(
+        "[defaults]\nview = \"skeleton\"\nsize = 256\n\n\
+         [[stream]]\nname = \"alice\"\ninput = \"testsrc\"\noutput = \"{}\"\nstats = \"{}\"\n\n\
+         [[stream]]\nname = \"bob\"\ninput = \"testsrc:320x240@15\"\noutput = \"{}\"\nstats = \"{}\"\n",
+        url("alice"),
+        d("alice.json").display(),
+        url("bob"),
+        d("bob.json").display()
+    );
+    let log = d("serve.log");
+    let mut serve = start_serve(dir.path(), &config, &log);
+    wait_for_server(port, &mut serve, &log);
+    let (mut alice, alice_frames) = start_client(&url("alice"), &d("alice.log"));
+    let (mut bob, bob_frames) = start_client(&url("bob"), &d("bob.log"));
+    std::thread::sleep(Duration::from_secs(5));
+    interrupt(&serve);
+    let status = wait(&mut serve, Duration::from_secs(40), "metapix serve");
+    let said = read(&log);
+    assert!(status.success(), "metapix serve: {status}: {said}");
+    let (alice_got, bob_got) = (alice_frames.join().unwrap(), bob_frames.join().unwrap());
+    let (alice_sent, bob_sent) = (
+        served_at(&said, &url("alice")),
+        served_at(&said, &url("bob")),
+    );
+    check_client("alice", &mut alice, &alice_got, &d("alice.log"), alice_sent);
+    check_client("bob", &mut bob, &bob_got, &d("bob.log"), bob_sent);
+    // Each stream kept its own pace and its own statistics.
+    assert!(alice_sent >= 60 && bob_sent >= 30, "{said}");
+    assert!(
+        alice_sent as f64 > 1.5 * bob_sent as f64,
+        "30 fps against 15: {said}"
+    );
+    for name in ["alice.json", "bob.json"] {
+        let s = stats(&d(name));
+        let (frames_in, out) = (s["frames_in"].as_u64(), s["frames_out"].as_u64());
+        assert_eq!(
+            frames_in.unwrap(),
+            out.unwrap() + s["frames_dropped"].as_u64().unwrap()
+        );
+        assert_eq!(s["interrupted"], true, "{name}: {s}");
+    }
+}
+
+#[test]
+fn a_stream_that_fails_leaves_the_other_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name);
+    let cut = util::make_cut_clip(dir.path());
+    let port = free_port();
+    let url = format!("rtsp://127.0.0.1:{port}/live");
+    let config = format!(
+        "[defaults]\nview = \"skeleton\"\nsize = 256\n\n\
+         [[stream]]\nname = \"live\"\ninput = \"testsrc\"\noutput = \"{url}\"\n\n\
+         [[stream]]\nname = \"broken\"\ninput = \"{}\"\noutput = \"null\"\n",
+        cut.display()
+    );
+    let log = d("serve.log");
+    let mut serve = start_serve(dir.path(), &config, &log);
+    wait_for_server(port, &mut serve, &log);
+    let (mut client, frames) = start_client(&url, &d("client.log"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !read(&log).contains("stream broken failed") {
+        assert!(
+            Instant::now() < deadline,
+            "broken did not fail: {}",
+            read(&log)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let failed_at = Instant::now();
+    std::thread::sleep(Duration::from_secs(3));
+    interrupt(&serve);
+    let status = wait(&mut serve, Duration::from_secs(40), "metapix serve");
+    let said = read(&log);
+    assert_eq!(status.code(), Some(1), "{said}");
+    assert!(said.contains("looks truncated"), "{said}");
+    assert!(said.contains("1 of 2 streams failed: broken"), "{said}");
+    let got = frames.join().unwrap();
+    check_client(
+        "live",
+        &mut client,
+        &got,
+        &d("client.log"),
+        served_at(&said, &url),
+    );
+    // The live stream went on after the other failed: 3 s at 30 fps, with room for a slow
+    // machine.
+    let after = got.arrivals.iter().filter(|t| **t > failed_at).count();
+    assert!(after >= 45, "{after} frames after the failure: {said}");
+}
+
+#[test]
+fn serve_config_errors_name_the_stream_and_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |config: &str, expect: &str| {
+        let path = dir.path().join("serve.toml");
+        std::fs::write(&path, config).unwrap();
+        fails_with(METAPIX_BIN, &["serve", path.to_str().unwrap()], expect);
+    };
+    let stream = |name: &str, more: &str| {
+        format!("[[stream]]\nname = \"{name}\"\ninput = \"testsrc\"\n{more}\n")
+    };
+    check(&stream("a", ""), "stream a: output: missing");
+    check(
+        &stream("a", "output = \"null\"\nsize = 7"),
+        "stream a: size:",
+    );
+    check(
+        &stream("a", "output = \"null\"\nmodel = \"nobody.safetensors\""),
+        "stream a: model: model not found: nobody.safetensors",
+    );
+    check(
+        &stream("a", "output = \"null\"\nreconnect = 5"),
+        "stream a: reconnect: --reconnect applies to cameras",
+    );
+    let two = stream("a", "output = \"out.mp4\"") + &stream("b", "output = \"out.mp4\"");
+    check(&two, "stream b: output: out.mp4 is stream a's output too");
+    check(
+        &(stream("a", "output = \"null\"") + &stream("a", "output = \"null\"")),
+        "stream a: name: used twice",
+    );
+    // Syntax and unknown fields: the file's line.
+    check(
+        &stream("a", "output = \"null\"\nmodle = \"me.safetensors\""),
+        "serve.toml:5: unknown field `modle`",
+    );
+    check(
+        &stream("a", "output = \"null\"\nview = \"sideways\""),
+        "serve.toml:5: unknown variant `sideways`",
+    );
+    check("", "no streams");
+    fails_with(
+        METAPIX_BIN,
+        &["serve", "/nonexistent/serve.toml"],
+        "cannot read /nonexistent/serve.toml",
+    );
+}
