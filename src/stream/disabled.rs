@@ -1,4 +1,6 @@
-//! Stand-ins for builds without GStreamer: same signatures, each a clear error.
+//! Stand-ins for builds without GStreamer: same signatures, each a clear error, except the
+//! `null` output, which needs no GStreamer: a build for a machine without it (the GPU
+//! machine) still runs `testsrc` to `null`, every stage but decoding and encoding.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -35,12 +37,27 @@ pub fn open_output(
 }
 
 pub fn open_sink(
-    _spec: &OutputSpec,
+    spec: &OutputSpec,
     _frame_size: (u32, u32),
     _fps: Option<(i32, i32)>,
     _input: Option<&mut FileInput>,
 ) -> Result<Box<dyn FrameSink>, StreamError> {
-    Err(StreamError::Disabled)
+    match spec {
+        OutputSpec::Null => Ok(Box::new(Discard)),
+        _ => Err(StreamError::Disabled),
+    }
+}
+
+/// `null`: frames handed over and dropped, as GStreamer's fakesink drops them.
+struct Discard;
+
+impl FrameSink for Discard {
+    fn write(&mut self, _frame: &Frame) -> Result<(), StreamError> {
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
 }
 
 impl FileInput {
