@@ -156,35 +156,37 @@ fn serve_config_errors_name_the_stream_and_the_field() {
     let stream = |name: &str, more: &str| {
         format!("[[stream]]\nname = \"{name}\"\ninput = \"testsrc\"\n{more}\n")
     };
-    check(&stream("a", ""), "stream a: output: missing");
-    check(
-        &stream("a", "output = \"null\"\nsize = 7"),
-        "stream a: size:",
-    );
-    check(
-        &stream("a", "output = \"null\"\nmodel = \"nobody.safetensors\""),
-        "stream a: model: model not found: nobody.safetensors",
-    );
-    check(
-        &stream("a", "output = \"null\"\nreconnect = 5"),
-        "stream a: reconnect: --reconnect applies to cameras",
-    );
-    let two = stream("a", "output = \"out.mp4\"") + &stream("b", "output = \"out.mp4\"");
-    check(&two, "stream b: output: out.mp4 is stream a's output too");
-    check(
-        &(stream("a", "output = \"null\"") + &stream("a", "output = \"null\"")),
-        "stream a: name: used twice",
-    );
-    // Syntax and unknown fields: the file's line.
-    check(
-        &stream("a", "output = \"null\"\nmodle = \"me.safetensors\""),
-        "serve.toml:5: unknown field `modle`",
-    );
-    check(
-        &stream("a", "output = \"null\"\nview = \"sideways\""),
-        "serve.toml:5: unknown variant `sideways`",
-    );
-    check("", "no streams");
+    let null = |more: &str| stream("a", &format!("output = \"null\"\n{more}"));
+    let cases = [
+        (stream("a", ""), "stream a: output: missing"),
+        (null("size = 7"), "stream a: size:"),
+        (
+            null("model = \"nobody.safetensors\""),
+            "stream a: model: model not found: nobody.safetensors",
+        ),
+        (
+            null("reconnect = 5"),
+            "stream a: reconnect: --reconnect applies to cameras",
+        ),
+        (
+            stream("a", "output = \"out.mp4\"") + &stream("b", "output = \"out.mp4\""),
+            "stream b: output: out.mp4 is stream a's output too",
+        ),
+        (null("") + &null(""), "stream a: name: used twice"),
+        // Syntax and unknown fields: the file's line.
+        (
+            null("modle = \"me.safetensors\""),
+            "serve.toml:5: unknown field `modle`",
+        ),
+        (
+            null("view = \"sideways\""),
+            "serve.toml:5: unknown variant `sideways`",
+        ),
+        (String::new(), "no streams"),
+    ];
+    for (config, expect) in &cases {
+        check(config, expect);
+    }
     fails_with(
         METAPIX_BIN,
         &["serve", "/nonexistent/serve.toml"],
