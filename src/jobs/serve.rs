@@ -131,6 +131,15 @@ impl ServeConfig {
             }
             streams.push((name, job));
         }
+        // The streams that generate share the cores the pose stages leave.
+        let generating = streams
+            .iter()
+            .filter(|(_, j)| j.view != View::Skeleton)
+            .count();
+        let threads = super::stream::generator_threads(streams.len(), generating);
+        for (_, job) in streams.iter_mut() {
+            job.cpu_threads = Some(threads);
+        }
         Ok(ServeJob { streams })
     }
 
@@ -236,5 +245,51 @@ impl From<DeviceName> for DeviceChoice {
             DeviceName::Cpu => DeviceChoice::Cpu,
             DeviceName::Cuda => DeviceChoice::Cuda,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> ServeConfig {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn stream_fields_fall_back_to_the_defaults() {
+        let job = config(
+            "[defaults]\nsize = 256\nview = \"skeleton\"\nmax_latency_ms = 80\n\
+             [[stream]]\nname = \"a\"\ninput = \"testsrc\"\noutput = \"null\"\n\
+             [[stream]]\nname = \"b\"\ninput = \"testsrc\"\noutput = \"null\"\nsize = 128\n",
+        )
+        .validate(&PoseConfig::default())
+        .unwrap();
+        let (a, b) = (&job.streams[0].1, &job.streams[1].1);
+        assert_eq!((a.size, b.size), (256, 128));
+        assert_eq!((a.view, b.view), (View::Skeleton, View::Skeleton));
+        assert_eq!(b.max_latency, Some(std::time::Duration::from_millis(80)));
+    }
+
+    #[test]
+    fn generating_streams_share_the_cores_their_pose_stages_leave() {
+        let stream = |name: &str, view: &str| {
+            format!(
+                "[[stream]]\nname = \"{name}\"\ninput = \"testsrc\"\noutput = \"null\"\n\
+                 view = \"{view}\"\n"
+            )
+        };
+        let text = stream("a", "gen") + &stream("b", "gen") + &stream("c", "skeleton");
+        let job = config(&text).validate(&PoseConfig::default()).unwrap();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads: Vec<_> = job.streams.iter().map(|(_, j)| j.cpu_threads).collect();
+        let each = threads[0].unwrap();
+        assert!(threads.iter().all(|t| *t == Some(each)), "{threads:?}");
+        // Three pose stages and two generators of `each` threads fit the cores, or each
+        // generator has the one thread it cannot do without.
+        assert!(
+            3 + 2 * each <= cores.max(5),
+            "{each} threads each on {cores} cores"
+        );
     }
 }

@@ -37,6 +37,9 @@ pub struct StreamJob {
     /// Live inputs from a camera or the network: how long to keep reopening one that
     /// dropped out before the run ends.
     pub reconnect: Option<Duration>,
+    /// Threads for the generator on a CPU (default: every core but the one the pose stage
+    /// keeps busy). Streams sharing a process share the cores.
+    pub cpu_threads: Option<usize>,
 }
 
 impl StreamJob {
@@ -61,6 +64,7 @@ impl StreamJob {
             max_latency: None,
             verbose: false,
             reconnect: None,
+            cpu_threads: None,
         })
     }
 
@@ -136,8 +140,8 @@ impl StreamJob {
             if device == tch::Device::Cpu {
                 // The pose stage keeps one core busy; more generator threads than the cores
                 // left only fight it (2 cores: 16.6 fps with one thread, 11.7 with two).
-                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-                tch::set_num_threads(cores.saturating_sub(1).max(1) as i32);
+                let threads = self.cpu_threads.unwrap_or_else(|| generator_threads(1, 1));
+                tch::set_num_threads(threads as i32);
             }
             Some(FrameGenerator::load(&self.model, device)?)
         };
@@ -198,4 +202,13 @@ impl StreamJob {
         }
         Ok(stats)
     }
+}
+
+/// Generator threads for each of `generating` streams on the CPU, among `streams` streams
+/// sharing this machine: the cores their pose stages (a core each) leave, shared out, and at
+/// least one. libtorch's thread count is the process's, so every stream of a process asks
+/// for the same.
+pub fn generator_threads(streams: usize, generating: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores.saturating_sub(streams) / generating.max(1)).max(1)
 }
