@@ -10,6 +10,8 @@ const STAGES: [&str; 3] = ["pose", "generate", "render"];
 
 /// Remembers where the counters stood at the last line.
 pub struct Meter {
+    /// What each line starts with.
+    label: String,
     clocks: Vec<StageClock>,
     last: Instant,
     frames_in: u64,
@@ -21,9 +23,11 @@ pub struct Meter {
 }
 
 impl Meter {
-    /// A meter over the pose, generate and render clocks (in that order).
-    pub fn new(clocks: &[StageClock; 3]) -> Self {
+    /// A meter over the pose, generate and render clocks (in that order), its lines
+    /// starting with `label`.
+    pub fn new(label: String, clocks: &[StageClock; 3]) -> Self {
         Self {
+            label,
             clocks: clocks.to_vec(),
             last: Instant::now(),
             frames_in: 0,
@@ -50,7 +54,8 @@ impl Meter {
         }
         let secs = elapsed.as_secs_f64();
         let mut line = format!(
-            "live: in {:.1} fps, out {:.1} fps, dropped {}",
+            "{}: in {:.1} fps, out {:.1} fps, dropped {}",
+            self.label,
             (frames_in - self.frames_in) as f64 / secs,
             (frames_out - self.frames_out) as f64 / secs,
             dropped - self.dropped,

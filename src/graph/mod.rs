@@ -95,8 +95,9 @@ pub struct GraphConfig {
     /// Live only: copy the source's stamp ([`crate::base::stamp`]) into every output frame,
     /// so a client can measure glass-to-glass latency.
     pub carry_stamp: bool,
-    /// Print rates, drops and latencies once a second.
-    pub verbose: bool,
+    /// Print rates, drops and latencies once a second, each line starting with this name
+    /// (`live`; a stream's name in `metapix serve`).
+    pub meter: Option<String>,
 }
 
 impl GraphConfig {
@@ -392,7 +393,7 @@ fn drain_into_sink(
     links: &[(&'static str, DropCounter)],
     progress: &mut dyn FnMut(u64),
 ) {
-    let mut meter = run.config.verbose.then(|| Meter::new(&run.clocks));
+    let mut meter = (run.config.meter.clone()).map(|label| Meter::new(label, &run.clocks));
     loop {
         // The meter also ticks while no frame comes out (all dropped, or a stalled
         // input): that is when its line matters most.

@@ -102,7 +102,7 @@ fn config(view: View, live: bool) -> GraphConfig {
         live,
         max_latency: None,
         carry_stamp: false,
-        verbose: false,
+        meter: None,
     }
 }
 

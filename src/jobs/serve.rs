@@ -37,6 +37,8 @@ pub struct StreamFields {
     pub reconnect: Option<u64>,
     /// Where to write the stream's JSON run summary.
     pub stats: Option<PathBuf>,
+    /// Rates, drops and latencies once a second, each line starting with the stream's name.
+    pub verbose: Option<bool>,
 }
 
 /// `view = "gen" | "skeleton" | "side-by-side"`.
@@ -169,16 +171,19 @@ impl ServeConfig {
         let view = fields.view.or(d.view).map(View::from);
         let stats = fields.stats.clone().or_else(|| d.stats.clone());
         let device = fields.device.or(d.device).unwrap_or(DeviceName::Auto);
-        StreamJob::new(&input, &output, view, size, pose.clone(), stats)?
+        let verbose = fields.verbose.or(d.verbose).unwrap_or(false);
+        let mut job = StreamJob::new(&input, &output, view, size, pose.clone(), stats)?
             .with_model(
                 fields.model.clone().or_else(|| d.model.clone()),
                 device.into(),
             )
             .map_err(field("model"))?
-            .with_live(fields.max_latency_ms.or(d.max_latency_ms), false)
+            .with_live(fields.max_latency_ms.or(d.max_latency_ms), verbose)
             .map_err(field("max_latency_ms"))?
             .with_reconnect(fields.reconnect.or(d.reconnect))
-            .map_err(field("reconnect"))
+            .map_err(field("reconnect"))?;
+        job.name = Some(name.to_string());
+        Ok(job)
     }
 }
 

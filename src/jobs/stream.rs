@@ -34,6 +34,8 @@ pub struct StreamJob {
     pub max_latency: Option<Duration>,
     /// Rates, drops and latencies on stderr once a second.
     pub verbose: bool,
+    /// Names the stream in those lines (`metapix serve`; `live` otherwise).
+    pub name: Option<String>,
     /// Live inputs from a camera or the network: how long to keep reopening one that
     /// dropped out before the run ends.
     pub reconnect: Option<Duration>,
@@ -63,6 +65,7 @@ impl StreamJob {
             stats,
             max_latency: None,
             verbose: false,
+            name: None,
             reconnect: None,
             cpu_threads: None,
         })
@@ -178,7 +181,9 @@ impl StreamJob {
             live,
             max_latency: self.max_latency,
             carry_stamp: matches!(self.input, InputSpec::TestSrc(_)),
-            verbose: self.verbose,
+            meter: self
+                .verbose
+                .then(|| self.name.clone().unwrap_or_else(|| "live".into())),
         };
         progress.set_total(info.as_ref().and_then(|i| i.estimated_frames()));
         let (source, pose) = source;

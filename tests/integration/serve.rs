@@ -56,7 +56,7 @@ fn two_streams_on_two_paths_of_one_port_and_ctrl_c_finishes_both() {
     let port = free_port();
     let url = |path: &str| format!("rtsp://127.0.0.1:{port}/{path}");
     let config = format!(
-        "[defaults]\nview = \"skeleton\"\nsize = 256\n\n\
+        "[defaults]\nview = \"skeleton\"\nsize = 256\nverbose = true\n\n\
          [[stream]]\nname = \"alice\"\ninput = \"testsrc\"\noutput = \"{}\"\nstats = \"{}\"\n\n\
          [[stream]]\nname = \"bob\"\ninput = \"testsrc:320x240@15\"\noutput = \"{}\"\nstats = \"{}\"\n",
         url("alice"),
@@ -82,6 +82,13 @@ fn two_streams_on_two_paths_of_one_port_and_ctrl_c_finishes_both() {
     check_client("alice", &mut alice, &alice_got, &d("alice.log"), alice_sent);
     check_client("bob", &mut bob, &bob_got, &d("bob.log"), bob_sent);
     assert!(alice_sent >= 20 && bob_sent >= 20, "{said}");
+    // verbose: each stream's once-a-second line, under its name.
+    for name in ["alice", "bob"] {
+        let lines = said
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name}: in ")));
+        assert!(lines.count() >= 2, "no meter lines for {name}: {said}");
+    }
     // Each stream kept its own statistics, and its own camera's pace: 30 frames a second
     // captured against 15, however many the machine could render.
     let captured = |name: &str| {

@@ -11,7 +11,8 @@ use crate::cli;
 pub struct ServeArgs {
     /// The streams, in TOML: one [[stream]] table each, with a name, an input and an output
     /// (as metapix-stream takes them) and, if wanted, model, view, size, device,
-    /// max_latency_ms, reconnect and stats; a [defaults] table sets any of these for all.
+    /// max_latency_ms, reconnect, stats and verbose; a [defaults] table sets any of these for
+    /// all.
     config: PathBuf,
     #[command(flatten)]
     pose: cli::PoseArgs,
