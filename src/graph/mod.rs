@@ -393,7 +393,11 @@ fn drain_into_sink(
     links: &[(&'static str, DropCounter)],
     progress: &mut dyn FnMut(u64),
 ) {
-    let mut meter = (run.config.meter.clone()).map(|label| Meter::new(label, &run.clocks));
+    let mut meter = run
+        .config
+        .meter
+        .clone()
+        .map(|label| Meter::new(label, &run.clocks));
     loop {
         // The meter also ticks while no frame comes out (all dropped, or a stalled
         // input): that is when its line matters most.

@@ -54,6 +54,16 @@ pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
+/// Waits until the log at `path` contains `text`, failing with `what` and the log after a
+/// minute.
+pub(crate) fn wait_for_line(path: &Path, text: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !read(path).contains(text) {
+        assert!(Instant::now() < deadline, "{what}: {}", read(path));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// What a client read: frames, when each arrived, and the counters stamped in them.
 pub(crate) struct Received {
     pub frames: u64,
@@ -289,15 +299,7 @@ fn an_rtsp_input_that_drops_out_is_reopened_with_reconnect() {
     std::thread::sleep(Duration::from_secs(1));
     let mut second = start_stream("testsrc:320x240@15", &url, &args, &second_log);
     wait_for_server(port, &mut second, &second_log);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !read(&relay_log).contains("input back") {
-        assert!(
-            Instant::now() < deadline,
-            "no reconnection: {}",
-            read(&relay_log)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_line(&relay_log, "input back", "no reconnection");
     std::thread::sleep(Duration::from_secs(3));
     interrupt(&relay);
     let status = wait(&mut relay, Duration::from_secs(30), "the relay");

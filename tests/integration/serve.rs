@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::errors::fails_with;
 use crate::live::{
-    ended_by_itself, free_port, read, served_at, start_client, wait_for_server, Received,
+    ended_by_itself, free_port, read, served_at, start_client, wait_for_line, wait_for_server,
+    Received,
 };
 use crate::util::{self, interrupt, wait, METAPIX_BIN};
 
@@ -125,15 +126,7 @@ fn a_stream_that_fails_leaves_the_other_running() {
     let mut serve = start_serve(dir.path(), &config, &log);
     wait_for_server(port, &mut serve, &log);
     let (mut client, frames) = start_client(&url, &d("client.log"));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !read(&log).contains("stream broken failed") {
-        assert!(
-            Instant::now() < deadline,
-            "broken did not fail: {}",
-            read(&log)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_line(&log, "stream broken failed", "broken did not fail");
     let failed_at = Instant::now();
     std::thread::sleep(Duration::from_secs(4));
     interrupt(&serve);

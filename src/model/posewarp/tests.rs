@@ -26,15 +26,21 @@ fn frames_with_parts(person: &SyntheticPerson, ts: &[f32]) -> Examples {
     frames(person, ts).with_parts(Tensor::stack(&labels, 0).to_kind(Kind::Uint8))
 }
 
+/// A lite Posewarp of random weights drawn from `seed`.
+fn lite_posewarp(seed: i64) -> (nn::VarStore, Generator) {
+    tch::manual_seed(seed);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let generator = Generator::new(&vs.root(), &ArchConfig::posewarp(Preset::Lite));
+    (vs, generator)
+}
+
 fn l1(a: &Tensor, b: &Tensor) -> f64 {
     (a - b).abs().mean(Kind::Float).double_value(&[])
 }
 
 #[test]
 fn an_untrained_posewarp_moves_the_person_into_the_pose() {
-    tch::manual_seed(3);
-    let vs = nn::VarStore::new(Device::Cpu);
-    let generator = Generator::new(&vs.root(), &ArchConfig::posewarp(Preset::Lite));
+    let (_vs, generator) = lite_posewarp(3);
     let person = SyntheticPerson::random(5);
     let shots = frames(&person, &[0.0, 0.7, 1.3]);
     let wanted = frames(&person, &[2.2, 2.9, 3.4]);
@@ -212,9 +218,7 @@ fn a_limbs_grid_samples_where_its_transform_says() {
 
 #[test]
 fn exact_part_labels_teach_the_segmentation() {
-    tch::manual_seed(2);
-    let vs = nn::VarStore::new(Device::Cpu);
-    let generator = Generator::new(&vs.root(), &ArchConfig::posewarp(Preset::Lite));
+    let (vs, generator) = lite_posewarp(2);
     let person = SyntheticPerson::random(4);
     let shots = frames_with_parts(&person, &[0.0, 0.6, 1.2, 1.8]);
     let iou = |generator: &Generator| {
