@@ -68,6 +68,10 @@ fn two_streams_on_two_paths_of_one_port_and_ctrl_c_finishes_both() {
     let log = d("serve.log");
     let mut serve = start_serve(dir.path(), &config, &log);
     wait_for_server(port, &mut serve, &log);
+    // The port opens with the first path: wait for both.
+    for path in ["alice", "bob"] {
+        wait_for_line(&log, &format!("serving {}", url(path)), "not served");
+    }
     let (mut alice, alice_frames) = start_client(&url("alice"), &d("alice.log"));
     let (mut bob, bob_frames) = start_client(&url("bob"), &d("bob.log"));
     std::thread::sleep(Duration::from_secs(5));
