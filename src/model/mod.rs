@@ -8,6 +8,7 @@
 //! new variant of both; the compiler then lists every `match` that must learn it.
 
 pub mod checkpoint;
+pub mod cuda_graph;
 pub mod device;
 pub mod discriminator;
 pub mod examples;
