@@ -12,6 +12,7 @@ use tch::nn::VarStore;
 use tch::{Device, Kind};
 
 use crate::model::checkpoint::{self, CheckpointError, CheckpointMeta};
+use crate::model::cuda_graph::Graphed;
 use crate::model::io::{tensor_image, PoseEncoder};
 use crate::model::{device, guard, Condition, Generator, TorchError};
 use crate::{RgbImage, Skeleton};
@@ -61,6 +62,8 @@ pub struct FrameGenerator {
     normalizer: LiveNormalizer,
     /// The person's frames, for architectures that move their pixels.
     sources: Option<SourcePicker>,
+    /// Pose2Im's forward as a CUDA graph, on CUDA (Posewarp's is its picker's).
+    graph: Graphed,
 }
 
 impl FrameGenerator {
@@ -95,6 +98,7 @@ impl FrameGenerator {
         };
         Ok(Self {
             sources,
+            graph: Graphed::default(),
             generator: loaded.generator,
             _vs: vs,
             device,
@@ -108,6 +112,11 @@ impl FrameGenerator {
     /// Side of the frames the generator makes.
     pub fn resolution(&self) -> u32 {
         self.meta.resolution
+    }
+
+    /// Whether frames come from a CUDA graph replay (known after the first frame).
+    pub fn uses_cuda_graph(&self) -> bool {
+        self.graph.is_captured() || self.sources.as_ref().is_some_and(|s| s.graph.is_captured())
     }
 
     /// How often the stream has changed which of the person's frames it moves (Posewarp).
@@ -129,7 +138,10 @@ impl FrameGenerator {
                 let out = match (&self.generator, &mut self.sources) {
                     (Generator::Posewarp(g), Some(sources)) => sources.render(g, skeleton, &pose),
                     (generator, _) => {
-                        generator.forward(&Condition::pose(pose).to(self.device, self.kind))
+                        let pose = pose.to_device(self.device).to_kind(self.kind);
+                        self.graph.run(&[&pose], |pose| {
+                            generator.forward(&Condition::pose(pose[0].shallow_clone()))
+                        })
                     }
                 };
                 tensor_image(&out.get(0).to_kind(Kind::Float))
@@ -219,6 +231,10 @@ mod tests {
                 let target = g.normalize(&skeleton, (64, 64));
                 let image = g.generate(&target).unwrap();
                 assert_eq!((image.width, image.height), (64, 64), "{device:?} {kind:?}");
+                // On CUDA the frames are graph replays (unless turned off): the comparisons
+                // below then check the replays.
+                let graphs = device.is_cuda() && crate::model::cuda_graph::enabled();
+                assert_eq!(g.uses_cuda_graph(), graphs, "{device:?}: CUDA graph in use");
                 // The picture follows the pose: nobody there gives another one.
                 let empty = g.generate(&Skeleton::none()).unwrap();
                 assert_ne!(

@@ -12,9 +12,12 @@
 use tch::{Device, Kind, Tensor};
 
 use crate::model::checkpoint::Sources;
+use crate::model::cuda_graph::Graphed;
 use crate::model::examples::{pose_distance, ExamplesError};
 use crate::model::io::tensor_image;
-use crate::model::posewarp::{limb_grids, limb_thetas, MovedLayers, PreparedSource};
+use crate::model::posewarp::{
+    grids_of, limb_grids, limb_thetas, move_layers, summarize, MovedLayers, PreparedSource,
+};
 use crate::model::warp::{self, Interleaved, Sampled};
 use crate::model::{Examples, InputFormat, Posewarp};
 use crate::render::joints::{joints, Joints};
@@ -41,6 +44,8 @@ pub(super) struct SourcePicker {
     pub(super) fade_frames: u32,
     /// How often the source has changed.
     pub(super) switches: u64,
+    /// One source's frame (all but fades) as a CUDA graph, on CUDA.
+    pub(super) graph: Graphed,
     size: u32,
     device: Device,
     kind: Kind,
@@ -93,6 +98,7 @@ impl SourcePicker {
             fading: None,
             fade_frames: FADE_FRAMES,
             switches: 0,
+            graph: Graphed::default(),
             size,
             device,
             kind,
@@ -133,6 +139,9 @@ impl SourcePicker {
                 vec![(old, weight), (i, 1.0 - weight)]
             }
         };
+        if let ([(s, _)], true) = (&mix[..], self.device.is_cuda()) {
+            return self.render_one(generator, *s, skeleton, &pose);
+        }
         let fill = match mix[..] {
             [(s, _)] => self.prepared[s].fill().shallow_clone(),
             _ => mix
@@ -142,6 +151,28 @@ impl SourcePicker {
                 .expect("a source"),
         };
         generator.compose_summary(&self.moved(generator, &mix, skeleton), &fill, &pose)
+    }
+
+    /// Source `s` moved into `skeleton` on the GPU, through a CUDA graph where one can be
+    /// captured: its inputs are the limbs' maps, the pose and the source's layers and fill
+    /// (copied in on the device each frame, a few microseconds).
+    fn render_one(
+        &mut self,
+        generator: &Posewarp,
+        s: usize,
+        skeleton: &Skeleton,
+        pose: &Tensor,
+    ) -> Tensor {
+        let theta = limb_thetas(&self.joints[s], &joints(skeleton), self.size).concat();
+        let theta = Tensor::from_slice(&theta).to_device(self.device);
+        let source = &self.prepared[s];
+        let size = self.size;
+        let inputs = [&theta, source.layers(), source.fill(), pose];
+        self.graph.run(&inputs, |x| {
+            let moved = move_layers(&x[1], &grids_of(&x[0], size).unsqueeze(0));
+            let summary = summarize(&moved, generator.config.foreground_scale);
+            generator.compose_summary(&summary, &x[2], &x[3])
+        })
     }
 
     /// The sources `mix` (index, weight) moved into `skeleton`, layer by layer, summed, as

@@ -282,19 +282,7 @@ impl Posewarp {
     /// pixel at 256). Linear in the layers: a mix of two sources' moved layers is a mix of
     /// their premultiplied pixels and masks.
     pub fn move_layers(&self, prepared: &PreparedSource, grids: &Tensor) -> Tensor {
-        let [n, l, c, h, w] = prepared.layers.size()[..] else {
-            panic!("layers are (N, L, 4, S, S)")
-        };
-        prepared
-            .layers
-            .reshape([n * l, c, h, w])
-            .grid_sampler(
-                &grids.reshape([n * l, h, w, 2]).to_kind(Kind::Float),
-                0,
-                0,
-                false,
-            )
-            .reshape([n, l, c, h, w])
+        move_layers(&prepared.layers, grids)
     }
 
     /// Steps 3 and 5: the moved layers (N, L, 4, S, S) composed, corrected by the foreground
@@ -370,6 +358,22 @@ fn source_of(condition: &Condition) -> &super::Source {
         .source
         .as_ref()
         .expect("Posewarp is conditioned on a source frame")
+}
+
+/// Layers (N, L, 4, S, S) moved by `grids` (N, L, S, S, 2): [`Posewarp::move_layers`].
+pub fn move_layers(layers: &Tensor, grids: &Tensor) -> Tensor {
+    let [n, l, c, h, w] = layers.size()[..] else {
+        panic!("layers are (N, L, 4, S, S)")
+    };
+    layers
+        .reshape([n * l, c, h, w])
+        .grid_sampler(
+            &grids.reshape([n * l, h, w, 2]).to_kind(Kind::Float),
+            0,
+            0,
+            false,
+        )
+        .reshape([n, l, c, h, w])
 }
 
 /// The moved layers (N, L, 4, S, S) as steps 3 and 5 read them: summed over the layers,
@@ -483,13 +487,24 @@ pub(crate) fn letterboxed(mut batch: Batch, rng: &mut SplitMix64) -> Batch {
 /// small ops per frame, a cost of its own on a GPU at batch 1; libtorch's affine-grid op
 /// took three times as long as the sum on the CPU (7 against 2.3 ms at 256).
 pub fn limb_grids(from: &Joints, to: &Joints, size: u32, device: Device) -> Tensor {
-    let s = f64::from(size);
     let theta: Vec<f32> = limb_thetas(from, to, size).concat();
-    let theta = Tensor::from_slice(&theta)
-        .view([LIMBS, 2, 3])
-        .to_device(device);
+    let theta = Tensor::from_slice(&theta).to_device(device);
+    grids_of(&theta, size)
+}
+
+/// The grids of [`limb_grids`] from the limbs' 2x3 maps ([`limb_thetas`], concatenated:
+/// `LIMBS` x 6 floats on the grids' device). Apart so that the stream's CUDA graph can take
+/// the maps as its input.
+pub fn grids_of(theta: &Tensor, size: u32) -> Tensor {
+    let s = f64::from(size);
+    let theta = theta.view([LIMBS, 2, 3]);
     let side = i64::from(size);
-    let centres = Tensor::linspace(-1.0 + 1.0 / s, 1.0 - 1.0 / s, side, (Kind::Float, device));
+    let centres = Tensor::linspace(
+        -1.0 + 1.0 / s,
+        1.0 - 1.0 / s,
+        side,
+        (Kind::Float, theta.device()),
+    );
     let column = |i: i64| theta.select(2, i).view([LIMBS, 1, 1, 2]);
     column(0) * centres.view([1, 1, side, 1])
         + (column(1) * centres.view([1, side, 1, 1]) + column(2))
