@@ -5,6 +5,7 @@
 //! (no GStreamer there) and run the bench binary with libtorch on LD_LIBRARY_PATH.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use metapix::model::cuda_graph::CapturedForward;
 use metapix::model::device::{self, DeviceChoice};
 use metapix::model::{Pose2Im, Pose2ImConfig};
 use metapix::render::NUM_PARTS;
@@ -48,9 +49,7 @@ fn bench_one(c: &mut Criterion, preset: &str, size: i64, batch: i64, device: Dev
     let run = || {
         tch::no_grad(|| {
             let y = model.forward(&x);
-            if let Device::Cuda(i) = device {
-                tch::Cuda::synchronize(i as i64);
-            }
+            sync(device);
             y
         })
     };
@@ -64,6 +63,33 @@ fn bench_one(c: &mut Criterion, preset: &str, size: i64, batch: i64, device: Dev
         format!("generator/{preset} {size}x{size} batch {batch} cpu f32 {threads} threads")
     };
     c.bench_function(&name, |b| b.iter(run));
+    if cuda && batch == 1 {
+        bench_graph(c, &name, &model, &x, device);
+    }
+}
+
+/// The same forward replayed as a CUDA graph (what the stream runs on CUDA), including the
+/// copy of the input into the graph's own.
+fn bench_graph(c: &mut Criterion, name: &str, model: &Pose2Im, x: &Tensor, device: Device) {
+    let captured = tch::no_grad(|| CapturedForward::capture(&[x], |x| model.forward(&x[0])));
+    match captured {
+        Ok(graph) => {
+            c.bench_function(&format!("{name} graph"), |b| {
+                b.iter(|| {
+                    let y = graph.run(&[x]).unwrap();
+                    sync(device);
+                    y
+                })
+            });
+        }
+        Err(e) => eprintln!("{name}: no graph: {e}"),
+    }
+}
+
+fn sync(device: Device) {
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
 }
 
 fn generator(c: &mut Criterion) {

@@ -9,9 +9,10 @@
 //! and run the bench binary with libtorch on LD_LIBRARY_PATH.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use metapix::model::cuda_graph::CapturedForward;
 use metapix::model::device::{self, DeviceChoice};
 use metapix::model::io::PoseEncoder;
-use metapix::model::posewarp::limb_grids;
+use metapix::model::posewarp::{grids_of, limb_grids, limb_thetas, move_layers};
 use metapix::model::{InputFormat, Posewarp, PosewarpConfig};
 use metapix::render::joints::joints;
 use metapix::synth::SyntheticPerson;
@@ -80,6 +81,18 @@ fn bench_one(c: &mut Criterion, preset: &str, size: u32, device: Device, kind: K
     for _ in 0..3 {
         drop(frame());
     }
+    let graph = device.is_cuda().then(|| {
+        // As the stream's graph: the limbs' maps, the layers, the fill and the pose in.
+        let theta = Tensor::from_slice(&limb_thetas(&from, &to, size).concat()).to_device(device);
+        let inputs = [&theta, prepared.layers(), prepared.fill(), &pose];
+        tch::no_grad(|| {
+            CapturedForward::capture(&inputs, |x| {
+                let moved = move_layers(&x[1], &grids_of(&x[0], size).unsqueeze(0));
+                model.compose(&moved, &x[2], &x[3])
+            })
+        })
+        .map(|g| (g, theta))
+    });
     let precision = if kind == Kind::BFloat16 {
         "bf16"
     } else {
@@ -98,6 +111,26 @@ fn bench_one(c: &mut Criterion, preset: &str, size: u32, device: Device, kind: K
         &format!("posewarp/{preset} {size}x{size} prepare {on}"),
         |b| b.iter(prepare),
     );
+    match graph {
+        Some(Ok((graph, mut theta))) => {
+            c.bench_function(
+                &format!("posewarp/{preset} {size}x{size} frame {on} graph"),
+                |b| {
+                    b.iter(|| {
+                        // The maps from the host each frame, as in the eager frame.
+                        let maps = limb_thetas(&from, &to, size).concat();
+                        theta.copy_(&Tensor::from_slice(&maps));
+                        let inputs = [&theta, prepared.layers(), prepared.fill(), &pose];
+                        let y = graph.run(&inputs).unwrap();
+                        sync(device);
+                        y
+                    })
+                },
+            );
+        }
+        Some(Err(e)) => eprintln!("posewarp/{preset} {size}: no graph: {e}"),
+        None => {}
+    }
 }
 
 fn posewarp(c: &mut Criterion) {
