@@ -13,7 +13,7 @@ use tch::{Device, Kind};
 
 use crate::model::checkpoint::{self, CheckpointError, CheckpointMeta};
 use crate::model::cuda_graph::Graphed;
-use crate::model::io::{tensor_image, PoseEncoder};
+use crate::model::io::{bytes_image, image_bytes, PoseEncoder};
 use crate::model::{device, guard, Condition, Generator, TorchError};
 use crate::{RgbImage, Skeleton};
 use normalizer::LiveNormalizer;
@@ -135,16 +135,17 @@ impl FrameGenerator {
         let pose = self.encoder.encode(skeleton).unsqueeze(0);
         let image = guard::torch(|| {
             tch::no_grad(|| {
-                let out = match (&self.generator, &mut self.sources) {
+                let bytes = match (&self.generator, &mut self.sources) {
                     (Generator::Posewarp(g), Some(sources)) => sources.render(g, skeleton, &pose),
                     (generator, _) => {
                         let pose = pose.to_device(self.device).to_kind(self.kind);
                         self.graph.run(&[&pose], |pose| {
-                            generator.forward(&Condition::pose(pose[0].shallow_clone()))
+                            let condition = Condition::pose(pose[0].shallow_clone());
+                            image_bytes(&generator.forward(&condition).get(0))
                         })
                     }
                 };
-                tensor_image(&out.get(0).to_kind(Kind::Float))
+                bytes_image(&bytes)
             })
         })?;
         Ok(image)

@@ -14,7 +14,7 @@ use tch::{Device, Kind, Tensor};
 use crate::model::checkpoint::Sources;
 use crate::model::cuda_graph::Graphed;
 use crate::model::examples::{pose_distance, ExamplesError};
-use crate::model::io::tensor_image;
+use crate::model::io::{image_bytes, tensor_image};
 use crate::model::posewarp::{
     grids_of, limb_grids, limb_thetas, move_layers, summarize, MovedLayers, PreparedSource,
 };
@@ -120,7 +120,8 @@ impl SourcePicker {
         self.current
     }
 
-    /// The person moved into `skeleton`, whose encoded pose is `pose` (1, C, S, S). During
+    /// The person moved into `skeleton`, whose encoded pose is `pose` (1, C, S, S), as an
+    /// RGB frame's bytes ([`image_bytes`]) on the device. During
     /// a fade the two sources' moved layers and fills are mixed before the one foreground
     /// U-Net: a fading frame costs one more warp, not one more frame.
     pub(super) fn render(
@@ -150,7 +151,8 @@ impl SourcePicker {
                 .reduce(|a, b| a + b)
                 .expect("a source"),
         };
-        generator.compose_summary(&self.moved(generator, &mix, skeleton), &fill, &pose)
+        let frame = generator.compose_summary(&self.moved(generator, &mix, skeleton), &fill, &pose);
+        image_bytes(&frame.get(0))
     }
 
     /// Source `s` moved into `skeleton` on the GPU, through a CUDA graph where one can be
@@ -171,7 +173,7 @@ impl SourcePicker {
         self.graph.run(&inputs, |x| {
             let moved = move_layers(&x[1], &grids_of(&x[0], size).unsqueeze(0));
             let summary = summarize(&moved, generator.config.foreground_scale);
-            generator.compose_summary(&summary, &x[2], &x[3])
+            image_bytes(&generator.compose_summary(&summary, &x[2], &x[3]).get(0))
         })
     }
 

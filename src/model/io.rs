@@ -48,14 +48,25 @@ pub fn image_tensor(image: &RgbImage) -> Tensor {
 
 /// A (3, H, W) tensor in -1..1 back to an RGB frame.
 pub fn tensor_image(t: &Tensor) -> RgbImage {
-    let (h, w) = (t.size()[1], t.size()[2]);
-    let bytes = ((t.detach().to_device(tch::Device::Cpu).to_kind(Kind::Float) + 1.0) * 127.5)
+    bytes_image(&image_bytes(t))
+}
+
+/// A (3, H, W) tensor in -1..1 as an RGB frame's (H, W, 3) bytes, on the tensor's device: on
+/// CUDA the stream's graph ends with this, so a quarter of f32's bytes come back to the host.
+pub fn image_bytes(t: &Tensor) -> Tensor {
+    ((t.detach().to_kind(Kind::Float) + 1.0) * 127.5)
         .clamp(0.0, 255.0)
         .round()
         .to_kind(Kind::Uint8)
         .permute([1, 2, 0])
-        .contiguous();
-    let data = Vec::<u8>::try_from(bytes.flatten(0, -1)).expect("u8 tensor converts");
+        .contiguous()
+}
+
+/// [`image_bytes`]' (H, W, 3) bytes, on any device, as a frame.
+pub fn bytes_image(bytes: &Tensor) -> RgbImage {
+    let (h, w) = (bytes.size()[0], bytes.size()[1]);
+    let data = Vec::<u8>::try_from(bytes.to_device(tch::Device::Cpu).flatten(0, -1))
+        .expect("u8 tensor converts");
     RgbImage::from_raw(w as u32, h as u32, data)
 }
 
