@@ -174,9 +174,11 @@ impl Drop for Graph {
 /// A forward pass captured as a CUDA graph over fixed input tensors: [`Self::run`] copies
 /// new inputs into them and replays the graph.
 pub struct CapturedForward {
-    graph: Graph,
-    inputs: Vec<Tensor>,
+    // Fields drop in this order: the output lives in the graph's memory pool, so it goes
+    // back before the graph does.
     output: Tensor,
+    inputs: Vec<Tensor>,
+    graph: Graph,
 }
 
 impl std::fmt::Debug for CapturedForward {
@@ -216,9 +218,9 @@ impl CapturedForward {
         let output = captured?;
         left?;
         Ok(Self {
-            graph,
-            inputs,
             output,
+            inputs,
+            graph,
         })
     }
 
