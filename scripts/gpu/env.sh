@@ -1,0 +1,31 @@
+# Sourced by scripts/gpu/*.sh on the GPU machine: unpacks what the call carried (gpu/bin/*.xz,
+# gpu/models, gpu/gst.tar.xz) into /tmp and points libtorch, ONNX Runtime, the pose models and,
+# where carried, GStreamer at it. B: the binaries; R: $OUT; PY: the machine's Python with torch.
+T=/opt/torch/.venv/lib/python3.12/site-packages
+export LD_LIBRARY_PATH=$T/torch/lib:${LD_LIBRARY_PATH:-}
+export ORT_DYLIB_PATH=$T/onnxruntime/capi/libonnxruntime.so.1.30.0
+export METAPIX_MODELS=/tmp/models METAPIX_BIN=/tmp/b PYTHONUNBUFFERED=1
+PY=/opt/torch/.venv/bin/python
+mkdir -p /tmp/b /tmp/models /tmp/w
+for f in gpu/bin/*.xz; do
+  [ -f "$f" ] || continue
+  n=/tmp/b/$(basename "$f" .xz)
+  [ -x "$n" ] || { xz -dc "$f" >"$n"; chmod +x "$n"; }
+done
+for f in gpu/models/*.xz; do
+  n=/tmp/models/$(basename "$f" .xz)
+  [ -f "$n" ] || xz -dc "$f" >"$n"
+done
+if [ -f gpu/gst.tar.xz ]; then
+  [ -d /tmp/gst ] || tar -C /tmp -xJf gpu/gst.tar.xz
+  export LD_LIBRARY_PATH=/tmp/gst/lib:$LD_LIBRARY_PATH GST_PLUGIN_SYSTEM_PATH=/tmp/gst/plugins \
+    GST_PLUGIN_SCANNER=/tmp/gst/bin/gst-plugin-scanner GST_REGISTRY=/tmp/gst/registry.bin PATH=/tmp/gst/bin:$PATH
+fi
+B=/tmp/b
+R=${OUT:-/tmp/out}
+mkdir -p "$R"
+exec > >(tee "$R/log.txt") 2>&1
+echo "machine: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+start=$(date +%s)
+t() { echo "=== $(($(date +%s) - start)) s: $*"; }
+elapsed() { echo $(($(date +%s) - start)); }

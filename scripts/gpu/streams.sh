@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# On the GPU machine: streams per GPU, one serve process against N metapix-stream processes
+# (scripts/bench-serve.py, steady state), for Pose2Im lite at 256 (the avatar), Posewarp lite
+# at 256 and Pose2Im paper at 512 (random weights), and CUDA graphs off once. Rows go to
+# $OUT/bench-serve.jsonl (plot: scripts/plot-serve.py). LITE, POSEWARP, PAPER: the stream counts.
+# Carry: gpu/bin/{metapix,metapix-stream}.xz, gpu/models.
+#   bash scripts/gpu/streams.sh           (docs/BENCHMARKS.md "Streams per GPU")
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/gpu/env.sh
+t models
+"$B/metapix" -q synth --out /tmp/w/t256 --prepared --identities 1 --seconds 2 --fps 15 --size 256x256 --seed 3
+"$B/metapix" -q synth --out /tmp/w/t512 --prepared --identities 1 --seconds 2 --fps 15 --size 512x512 --seed 3
+"$B/metapix" personalize /tmp/w/t256/identity-000 --arch posewarp --steps 0 --device cuda \
+  --out /tmp/w/posewarp.safetensors -q
+"$B/metapix" personalize /tmp/w/t512/identity-000 --arch pose2im --preset paper --steps 0 --device cuda \
+  --out /tmp/w/paper512.safetensors -q
+bs() { python3 scripts/bench-serve.py --device cuda --seconds 8 --warmup 3 --out "$R" "$@"; }
+t lite; bs --view gen --label pose2im-lite-256 --streams "${LITE:-1,8,16,24}"
+t posewarp; bs --model /tmp/w/posewarp.safetensors --label posewarp-lite-256 --streams "${POSEWARP:-1,8,16}"
+t paper; bs --model /tmp/w/paper512.safetensors --size 512 --label pose2im-paper-512 --streams "${PAPER:-1,4,8}"
+t graphs off
+METAPIX_CUDA_GRAPHS=off bs --view gen --label pose2im-lite-256 --streams 16 --modes serve
+t done
