@@ -326,7 +326,9 @@ mod tests {
         let x = input(1);
         let out = tch::no_grad(|| graphed.run(&[&x], |x| model.forward(&x[0])));
         assert!(!graphed.is_captured());
-        assert!(out.allclose(&tch::no_grad(|| model.forward(&x)), 0.0, 0.0, false));
+        // The same forward twice: equal but for the order a CPU library may sum in, far below
+        // the outputs' scale (-1..1).
+        assert!(out.allclose(&tch::no_grad(|| model.forward(&x)), 1e-4, 1e-4, false));
         let Ok(gpu @ Device::Cuda(_)) = gpu else {
             println!("skipped on CUDA: no CUDA");
             return;
