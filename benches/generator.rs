@@ -7,8 +7,10 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use metapix::model::cuda_graph::CapturedForward;
 use metapix::model::device::{self, DeviceChoice};
-use metapix::model::{Pose2Im, Pose2ImConfig};
+use metapix::model::io::PoseEncoder;
+use metapix::model::{InputFormat, Pose2Im, Pose2ImConfig};
 use metapix::render::NUM_PARTS;
+use metapix::synth::SyntheticPerson;
 use tch::nn::{Module, VarStore};
 use tch::{Device, Kind, Tensor};
 
@@ -92,9 +94,26 @@ fn sync(device: Device) {
     }
 }
 
+/// What the generate stage does on the host before the forward, on CUDA as on the CPU: a
+/// skeleton encoded into each architecture's condition maps at 256 (one core).
+fn encode(c: &mut Criterion) {
+    let skeleton = SyntheticPerson::random(1).skeleton(1.3, 256, 256);
+    for (name, input) in [
+        ("part maps (Pose2Im)", InputFormat::PartMaps18),
+        ("joint maps (Posewarp)", InputFormat::JointMaps24),
+    ] {
+        let mut encoder = PoseEncoder::new(input, 256);
+        c.bench_function(&format!("encode/{name} 256x256"), |b| {
+            b.iter(|| encoder.encode(&skeleton))
+        });
+    }
+}
+
 fn generator(c: &mut Criterion) {
     // Before any other libtorch call: libtorch caches "no CUDA" on its first query.
     let gpu = device::select(DeviceChoice::Cuda);
+    tch::set_num_threads(1);
+    encode(c);
     for threads in [1, 2] {
         tch::set_num_threads(threads);
         for preset in ["lite", "lite-unfolded"] {
