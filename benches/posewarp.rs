@@ -12,7 +12,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use metapix::model::cuda_graph::CapturedForward;
 use metapix::model::device::{self, DeviceChoice};
 use metapix::model::io::PoseEncoder;
-use metapix::model::posewarp::{grids_of, limb_grids, limb_thetas, move_layers};
+use metapix::model::posewarp::{limb_grids, limb_thetas};
 use metapix::model::{InputFormat, Posewarp, PosewarpConfig};
 use metapix::render::joints::joints;
 use metapix::synth::SyntheticPerson;
@@ -87,8 +87,7 @@ fn bench_one(c: &mut Criterion, preset: &str, size: u32, device: Device, kind: K
         let inputs = [&theta, prepared.layers(), prepared.fill(), &pose];
         tch::no_grad(|| {
             CapturedForward::capture(&inputs, |x| {
-                let moved = move_layers(&x[1], &grids_of(&x[0], size).unsqueeze(0));
-                model.compose(&moved, &x[2], &x[3])
+                model.render_by_maps(&x[0], &x[1], &x[2], &x[3])
             })
         })
         .map(|g| (g, theta))

@@ -15,9 +15,7 @@ use crate::model::checkpoint::Sources;
 use crate::model::cuda_graph::Graphed;
 use crate::model::examples::{pose_distance, ExamplesError};
 use crate::model::io::{image_bytes, tensor_image};
-use crate::model::posewarp::{
-    grids_of, limb_grids, limb_thetas, move_layers, summarize, MovedLayers, PreparedSource,
-};
+use crate::model::posewarp::{limb_grids, limb_thetas, MovedLayers, PreparedSource};
 use crate::model::warp::{self, Interleaved, Sampled};
 use crate::model::{Examples, InputFormat, Posewarp};
 use crate::render::joints::{joints, Joints};
@@ -168,12 +166,9 @@ impl SourcePicker {
         let theta = limb_thetas(&self.joints[s], &joints(skeleton), self.size).concat();
         let theta = Tensor::from_slice(&theta).to_device(self.device);
         let source = &self.prepared[s];
-        let size = self.size;
         let inputs = [&theta, source.layers(), source.fill(), pose];
         self.graph.run(&inputs, |x| {
-            let moved = move_layers(&x[1], &grids_of(&x[0], size).unsqueeze(0));
-            let summary = summarize(&moved, generator.config.foreground_scale);
-            image_bytes(&generator.compose_summary(&summary, &x[2], &x[3]).get(0))
+            image_bytes(&generator.render_by_maps(&x[0], &x[1], &x[2], &x[3]).get(0))
         })
     }
 

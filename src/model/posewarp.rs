@@ -285,6 +285,21 @@ impl Posewarp {
         move_layers(&prepared.layers, grids)
     }
 
+    /// [`Self::render`] from a source's `layers` (1, L, 4, S, S) and `fill` (1, 3, S, S) and
+    /// the limbs' 2x3 maps `theta` ([`limb_thetas`], concatenated, on the device): every
+    /// input a tensor, so that a CUDA graph can capture the whole frame.
+    pub fn render_by_maps(
+        &self,
+        theta: &Tensor,
+        layers: &Tensor,
+        fill: &Tensor,
+        pose: &Tensor,
+    ) -> Tensor {
+        let size = layers.size()[4] as u32;
+        let moved = move_layers(layers, &grids_of(theta, size).unsqueeze(0));
+        self.compose(&moved, fill, pose)
+    }
+
     /// Steps 3 and 5: the moved layers (N, L, 4, S, S) composed, corrected by the foreground
     /// U-Net for `pose` (N, C, S, S), and blended over `fill` (N, 3, S, S):
     /// [`Self::summarize`], then [`Self::compose_summary`].
@@ -361,7 +376,7 @@ fn source_of(condition: &Condition) -> &super::Source {
 }
 
 /// Layers (N, L, 4, S, S) moved by `grids` (N, L, S, S, 2): [`Posewarp::move_layers`].
-pub fn move_layers(layers: &Tensor, grids: &Tensor) -> Tensor {
+fn move_layers(layers: &Tensor, grids: &Tensor) -> Tensor {
     let [n, l, c, h, w] = layers.size()[..] else {
         panic!("layers are (N, L, 4, S, S)")
     };
@@ -493,9 +508,9 @@ pub fn limb_grids(from: &Joints, to: &Joints, size: u32, device: Device) -> Tens
 }
 
 /// The grids of [`limb_grids`] from the limbs' 2x3 maps ([`limb_thetas`], concatenated:
-/// `LIMBS` x 6 floats on the grids' device). Apart so that the stream's CUDA graph can take
-/// the maps as its input.
-pub fn grids_of(theta: &Tensor, size: u32) -> Tensor {
+/// `LIMBS` x 6 floats on the grids' device). Apart so that a CUDA graph can take the maps as
+/// its input ([`Posewarp::render_by_maps`]).
+fn grids_of(theta: &Tensor, size: u32) -> Tensor {
     let s = f64::from(size);
     let theta = theta.view([LIMBS, 2, 3]);
     let side = i64::from(size);

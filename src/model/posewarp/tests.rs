@@ -217,6 +217,45 @@ fn a_limbs_grid_samples_where_its_transform_says() {
 }
 
 #[test]
+fn rendering_by_the_limbs_maps_is_rendering_by_their_grids() {
+    // What the stream's CUDA graph runs against the path training and eval take.
+    let (_vs, generator) = lite_posewarp(6);
+    let Generator::Posewarp(model) = &generator else {
+        unreachable!("a Posewarp")
+    };
+    let person = SyntheticPerson::random(2);
+    let shots = frames(&person, &[0.0, 1.2]);
+    let prepared = model.prepare(
+        &shots.frames.narrow(0, 0, 1),
+        &shots.poses.narrow(0, 0, 1),
+        shots.plates.as_ref().unwrap(),
+        None,
+    );
+    let joints = crate::render::joints::joints;
+    let (from, to) = (joints(&shots.skeletons[0]), joints(&shots.skeletons[1]));
+    let pose = shots.poses.narrow(0, 1, 1);
+    let grids = limb_grids(&from, &to, SIZE, Device::Cpu).unsqueeze(0);
+    let theta = Tensor::from_slice(&limb_thetas(&from, &to, SIZE).concat());
+    let (by_grids, by_maps) = tch::no_grad(|| {
+        (
+            model.render(&prepared, &grids, &pose),
+            model.render_by_maps(&theta, prepared.layers(), prepared.fill(), &pose),
+        )
+    });
+    // The same operations on the same numbers; values are of size 1.
+    assert!(
+        l1(&by_grids, &by_maps) < 1e-6,
+        "{}",
+        l1(&by_grids, &by_maps)
+    );
+    // And the maps matter: the source's own pose gives another frame.
+    let still = Tensor::from_slice(&limb_thetas(&from, &from, SIZE).concat());
+    let unmoved =
+        tch::no_grad(|| model.render_by_maps(&still, prepared.layers(), prepared.fill(), &pose));
+    assert!(l1(&unmoved, &by_maps) > 1e-3, "{}", l1(&unmoved, &by_maps));
+}
+
+#[test]
 fn exact_part_labels_teach_the_segmentation() {
     let (vs, generator) = lite_posewarp(2);
     let person = SyntheticPerson::random(4);
