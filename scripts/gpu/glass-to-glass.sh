@@ -9,9 +9,7 @@ cd "$(dirname "$0")/../.."
 source scripts/gpu/env.sh
 gst-launch-1.0 --version | head -1
 export METAPIX_STREAM=$B/metapix-stream-gst
-"$B/metapix" -q synth --out /tmp/w/t256 --prepared --identities 1 --seconds 2 --fps 15 --size 256x256 --seed 3
-"$B/metapix" personalize /tmp/w/t256/identity-000 --arch posewarp --steps 0 --device cuda \
-  --out /tmp/w/posewarp.safetensors -q
+posewarp_model
 for size in 256 512; do
   t "avatar $size"
   scripts/glass-to-glass.sh "${SECONDS_EACH:-20}" --size "$size" --device cuda

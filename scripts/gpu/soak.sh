@@ -6,8 +6,6 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/gpu/env.sh
-"$B/metapix" -q synth --out /tmp/w/t256 --prepared --identities 1 --seconds 2 --fps 15 --size 256x256 --seed 3
-"$B/metapix" personalize /tmp/w/t256/identity-000 --arch posewarp --steps 0 --device cuda \
-  --out /tmp/w/posewarp.safetensors -q
+posewarp_model
 python3 scripts/bench-serve.py --device cuda --model /tmp/w/posewarp.safetensors --label posewarp-lite-256 \
   --streams 4 --seconds "${SOAK:-570}" --warmup 0 --soak --out "$R"

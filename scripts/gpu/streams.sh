@@ -9,10 +9,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/gpu/env.sh
 t models
-"$B/metapix" -q synth --out /tmp/w/t256 --prepared --identities 1 --seconds 2 --fps 15 --size 256x256 --seed 3
+posewarp_model
 "$B/metapix" -q synth --out /tmp/w/t512 --prepared --identities 1 --seconds 2 --fps 15 --size 512x512 --seed 3
-"$B/metapix" personalize /tmp/w/t256/identity-000 --arch posewarp --steps 0 --device cuda \
-  --out /tmp/w/posewarp.safetensors -q
 "$B/metapix" personalize /tmp/w/t512/identity-000 --arch pose2im --preset paper --steps 0 --device cuda \
   --out /tmp/w/paper512.safetensors -q
 bs() { python3 scripts/bench-serve.py --device cuda --seconds 8 --warmup 3 --out "$R" "$@"; }
