@@ -23,6 +23,7 @@ use crate::model::checkpoint::{self, CheckpointMeta};
 use crate::model::device::{self, DeviceChoice};
 use crate::model::rates::LayerRates;
 use crate::model::{ArchConfig, Examples};
+use crate::train::personalize::LOG_EVERY;
 use crate::train::rates::RateLearner;
 use crate::train::reptile::{
     reptile_step, reptile_step_grouped, GroupedFast, ReptileConfig, StepOutcome,
@@ -111,6 +112,12 @@ pub struct PretrainSummary {
 }
 
 impl PretrainJob {
+    /// The loss log written beside the checkpoint as training goes: one JSON object per
+    /// [`LOG_EVERY`] steps (the mean L1 of those steps, the rate at the last of them).
+    pub fn log_path(&self) -> PathBuf {
+        self.out.with_extension("log.jsonl")
+    }
+
     pub fn run(
         &self,
         stop: &AtomicBool,
@@ -137,29 +144,80 @@ impl PretrainJob {
         };
         progress.set_total(Some(self.config.steps as u64));
         let every = self.checkpoint_every.max(1);
+        let mut loss_log = LossLog::create(self.log_path(), &self.config)?;
         let mut saved = Ok(());
         let task = Task {
             examples: &all,
             seed: self.config.seed,
         };
-        let log = personalize(m.trainee(), &[task], &self.config, &uniform, &mut |n| {
-            progress.update(n as u64);
-            if n % every == 0 && n < self.config.steps {
-                saved = save(&self.out, &m, &uniform, size, training(n, None));
-            }
-            if saved.is_err() || stop.load(Ordering::Relaxed) {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        })?;
+        let log = personalize(
+            m.trainee(),
+            &[task],
+            &self.config,
+            &uniform,
+            &mut |n, log| {
+                progress.update(n as u64);
+                if saved.is_ok() {
+                    saved = loss_log.write(&log.l1, LOG_EVERY);
+                }
+                if saved.is_ok() && n % every == 0 && n < self.config.steps {
+                    saved = save(&self.out, &m, &uniform, size, training(n, None));
+                }
+                if saved.is_err() || stop.load(Ordering::Relaxed) {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        )?;
         saved?;
+        loss_log.write(&log.l1, 1)?;
         let steps = log.l1.len();
         progress.finish(steps as u64);
         let tail = &log.l1[steps.saturating_sub(100)..];
         let l1 = tail.iter().sum::<f64>() / tail.len().max(1) as f64;
         save(&self.out, &m, &uniform, size, training(steps, Some(l1)))?;
         Ok(PretrainSummary { steps, l1 })
+    }
+}
+
+/// Pretraining's loss log: one line per block of steps, as the blocks' losses come back.
+struct LossLog {
+    path: PathBuf,
+    file: std::fs::File,
+    config: PersonalizeConfig,
+    started: Instant,
+    /// Steps already written.
+    written: usize,
+}
+
+impl LossLog {
+    fn create(path: PathBuf, config: &PersonalizeConfig) -> Result<Self, JobError> {
+        let file = std::fs::File::create(&path).map_err(JobError::write(&path))?;
+        Ok(Self {
+            path,
+            file,
+            config: *config,
+            started: Instant::now(),
+            written: 0,
+        })
+    }
+
+    /// Writes the steps of `l1` not yet written, in blocks of `LOG_EVERY` and a last one
+    /// of at least `least` steps: the block's mean L1 and the rate of its last step.
+    fn write(&mut self, l1: &[f64], least: usize) -> Result<(), JobError> {
+        while l1.len() >= self.written + least.max(1) {
+            let block = &l1[self.written..l1.len().min(self.written + LOG_EVERY)];
+            self.written += block.len();
+            let line = json!({
+                "step": self.written,
+                "l1": block.iter().sum::<f64>() / block.len() as f64,
+                "lr": self.config.lr_at(self.written - 1),
+                "seconds": self.started.elapsed().as_secs_f64(),
+            });
+            writeln!(self.file, "{line}").map_err(JobError::write(&self.path))?;
+        }
+        Ok(())
     }
 }
 

@@ -97,7 +97,7 @@ impl PersonalizeJob {
             );
         }
         let config = fitted;
-        personalize(m.trainee(), &[task], &config, &m.rates, &mut |_| {
+        personalize(m.trainee(), &[task], &config, &m.rates, &mut |_, _| {
             ControlFlow::Continue(())
         })?;
         let seconds = started.elapsed().as_secs_f64();

@@ -39,18 +39,19 @@ pub struct TrainLog {
 
 /// Losses are read back from the device this many steps at a time, so that the loop does
 /// not wait for the device after every step.
-const LOG_EVERY: usize = 64;
+pub const LOG_EVERY: usize = 64;
 
 /// Trains `trainee` on `tasks` (one per group) for `config.steps` steps with fresh Adam
 /// optimizers, each generator tensor at its multiple of the learning rate in `rates` (an
 /// init's meta-learned ones, or uniform). `on_step` hears the number of steps done after
-/// each one and may stop the loop early.
+/// each one and the losses read back so far (every [`LOG_EVERY`] steps), and may stop the
+/// loop early.
 pub fn personalize(
     trainee: Trainee<'_>,
     tasks: &[Task<'_>],
     config: &PersonalizeConfig,
     rates: &LayerRates,
-    on_step: &mut dyn FnMut(usize) -> ControlFlow<()>,
+    on_step: &mut dyn FnMut(usize, &TrainLog) -> ControlFlow<()>,
 ) -> Result<TrainLog, TrainError> {
     check(&trainee, tasks, config)?;
     let groups = trainee.generator.groups();
@@ -100,7 +101,7 @@ pub fn personalize(
         if pending.len() == LOG_EVERY {
             read_back(&mut pending, &mut log)?;
         }
-        if on_step(step_index + 1).is_break() {
+        if on_step(step_index + 1, &log).is_break() {
             break;
         }
     }

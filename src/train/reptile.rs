@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Reduction, Tensor};
 
-use super::personalize::{per_group_l1, personalize, Task, Trainee};
+use super::personalize::{per_group_l1, personalize, Task, TrainLog, Trainee};
 use super::{Models, PersonalizeConfig, TrainError};
 use crate::base::rng::SplitMix64;
 use crate::model::rates::LayerRates;
@@ -58,7 +58,7 @@ fn task_seed(seed: u64, i: usize) -> u64 {
     seed.wrapping_mul(7919).wrapping_add(i as u64)
 }
 
-fn no_stop(_: usize) -> ControlFlow<()> {
+fn no_stop(_: usize, _: &TrainLog) -> ControlFlow<()> {
     ControlFlow::Continue(())
 }
 

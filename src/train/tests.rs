@@ -37,7 +37,7 @@ fn run(models: &Models, shots: &Examples, config: &PersonalizeConfig) -> TrainLo
         seed: config.seed,
     };
     let rates = models.rates.clone();
-    personalize(models.trainee(), &[task], config, &rates, &mut |_| {
+    personalize(models.trainee(), &[task], config, &rates, &mut |_, _| {
         ControlFlow::Continue(())
     })
     .unwrap()
@@ -220,7 +220,7 @@ fn a_stop_ends_the_loop_after_the_step_in_hand() {
         &[task],
         &config,
         &models.rates,
-        &mut |n| {
+        &mut |n, _| {
             seen.push(n);
             if n == 7 {
                 ControlFlow::Break(())
@@ -255,7 +255,7 @@ fn frames_the_architecture_cannot_take_are_refused_before_libtorch() {
         &[task],
         &config,
         &models.rates,
-        &mut |_| ControlFlow::Continue(()),
+        &mut |_, _| ControlFlow::Continue(()),
     )
     .unwrap_err();
     println!("{err}");

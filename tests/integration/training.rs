@@ -95,6 +95,15 @@ fn pretrain_meta_train_resume_eval_and_personalize() {
     ]
     .concat());
     assert!(said.contains("3 people"), "{said}");
+    // Its loss log: the 4 steps as one block.
+    let log = std::fs::read_to_string(d("pre.log.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert_eq!(lines[0]["step"], 4, "{log}");
+    assert!(lines[0]["l1"].as_f64().is_some_and(|l1| l1 > 0.0), "{log}");
     grow_a_posewarp_init(&d, &cpu);
     let (pre, meta_out) = (d("pre.safetensors"), d("meta.safetensors"));
     let train = d("train");

@@ -319,7 +319,7 @@ impl EvalJob {
             examples: train,
             seed: config.seed,
         };
-        personalize(m.trainee(), &[task], &config, &m.rates, &mut |_| {
+        personalize(m.trainee(), &[task], &config, &m.rates, &mut |_, _| {
             ControlFlow::Continue(())
         })?;
         let fake = m.generator.render(train, &test.examples)?;
