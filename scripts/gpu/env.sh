@@ -12,6 +12,8 @@ for f in gpu/bin/*.xz; do
   n=/tmp/b/$(basename "$f" .xz)
   [ -x "$n" ] || { xz -dc "$f" >"$n"; chmod +x "$n"; }
 done
+# Where only the GStreamer build came (carry limits), it stands in for the plain one.
+[ -x /tmp/b/metapix-stream ] || [ ! -x /tmp/b/metapix-stream-gst ] || ln -s metapix-stream-gst /tmp/b/metapix-stream
 for f in gpu/models/*.xz; do
   n=/tmp/models/$(basename "$f" .xz)
   [ -f "$n" ] || xz -dc "$f" >"$n"
