@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use tch::nn::{self, OptimizerConfig, VarStore};
 use tch::{Kind, Reduction, Tensor};
 
-use super::rates::{scaled_step, LayerRates};
+use super::rates::{limited_to_lite_width, scaled_step, LayerRates};
 use super::{PersonalizeConfig, TrainError};
 use crate::base::rng::SplitMix64;
 use crate::model::{guard, Batch, Examples, Generator, PatchGan};
@@ -43,7 +43,8 @@ pub const LOG_EVERY: usize = 64;
 
 /// Trains `trainee` on `tasks` (one per group) for `config.steps` steps with fresh Adam
 /// optimizers, each generator tensor at its multiple of the learning rate in `rates` (an
-/// init's meta-learned ones, or uniform). `on_step` hears the number of steps done after
+/// init's meta-learned ones, or uniform), none faster than [`limited_to_lite_width`]
+/// allows. `on_step` hears the number of steps done after
 /// each one and the losses read back so far (every [`LOG_EVERY`] steps), and may stop the
 /// loop early.
 pub fn personalize(
@@ -55,7 +56,8 @@ pub fn personalize(
 ) -> Result<TrainLog, TrainError> {
     check(&trainee, tasks, config)?;
     let groups = trainee.generator.groups();
-    let scaled = rates.scaled_tensors(trainee.gen_vs);
+    let arch = trainee.generator.arch();
+    let scaled = limited_to_lite_width(rates, trainee.gen_vs, &arch).scaled_tensors(trainee.gen_vs);
     let adam = nn::Adam::default().beta1(config.beta1);
     let mut gen_opt = adam.build(trainee.gen_vs, config.lr)?;
     let mut critic = match trainee.discriminator.filter(|_| config.adversarial) {

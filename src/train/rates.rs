@@ -13,8 +13,12 @@
 //! the meta-batch; [`RateLearner`] follows that hypergradient with Adam on `log m`.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
-use tch::Tensor;
+use tch::nn::VarStore;
+use tch::{Device, Tensor};
+
+use crate::model::{ArchConfig, Generator, Preset};
 
 pub use crate::model::rates::LayerRates;
 
@@ -31,6 +35,59 @@ pub fn scaled_step(scaled: &[(Tensor, f64)], step: impl FnOnce()) {
             t.copy_(&moved);
         }
     });
+}
+
+/// `rates` with each weight's multiplier limited to `min(1, widest / fan-in)`, `widest`
+/// the largest fan-in (inputs per output: channels in x kernel area) of `arch`'s lite
+/// shape. Adam moves every weight by about the rate per step, and the moves of one output's
+/// weights follow the sign of one product of input and error, so they add up: a layer's
+/// outputs move by about the rate times its fan-in. The paper's shapes are up to eight
+/// times as wide as the lite ones whose rates are known to train, and at those rates their
+/// segmentation collapsed (docs/RESULTS.md, "The Posewarp paper preset"). With the limit
+/// no layer moves its outputs further per step than the lite shape's widest; on the lite
+/// shapes it changes nothing.
+pub fn limited_to_lite_width(rates: &LayerRates, vs: &VarStore, arch: &ArchConfig) -> LayerRates {
+    let widest = lite_widest_fan_in(arch) as f64;
+    let mut limited: BTreeMap<String, f64> = rates.iter().map(|(n, m)| (n.clone(), *m)).collect();
+    for (name, tensor) in vs.variables() {
+        let fan_in = fan_in(&tensor.size()) as f64;
+        if fan_in > widest {
+            *limited.entry(name).or_insert(1.0) *= widest / fan_in;
+        }
+    }
+    LayerRates::new(limited)
+}
+
+/// Inputs per output of a weight: channels in x kernel area for a convolution (the last
+/// three dimensions: a grouped generator stacks its groups in front), inputs for a linear
+/// layer, 1 for a bias.
+fn fan_in(size: &[i64]) -> i64 {
+    match size.len() {
+        0 | 1 => 1,
+        2 => size[1],
+        n => size[n - 3..].iter().product(),
+    }
+}
+
+/// The largest fan-in of a weight in `arch`'s lite shape (built once per architecture).
+fn lite_widest_fan_in(arch: &ArchConfig) -> i64 {
+    static WIDEST: OnceLock<[i64; 2]> = OnceLock::new();
+    let widest = WIDEST.get_or_init(|| {
+        [
+            ArchConfig::pose2im(Preset::Lite),
+            ArchConfig::posewarp(Preset::Lite),
+        ]
+        .map(|lite| {
+            let vs = VarStore::new(Device::Cpu);
+            let _shape = tch::no_grad(|| Generator::new(&vs.root(), &lite));
+            let sizes = vs.variables().into_values().map(|t| fan_in(&t.size()));
+            sizes.max().unwrap_or(1)
+        })
+    });
+    match arch {
+        ArchConfig::Pose2Im(_) => widest[0],
+        ArchConfig::Posewarp(_) => widest[1],
+    }
 }
 
 /// Adam on the log-multipliers, following hypergradients (one update per meta-iteration).
@@ -98,8 +155,8 @@ impl RateLearner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tch::nn::{self, OptimizerConfig, VarStore};
-    use tch::{Device, Kind};
+    use tch::nn::{self, OptimizerConfig};
+    use tch::Kind;
 
     #[test]
     fn a_multiplier_scales_the_adam_step_of_its_tensor_only() {
@@ -132,6 +189,56 @@ mod tests {
         assert!((a2 - a1 * 2.5).abs().max().double_value(&[]) < bound);
         assert_eq!(b2.abs().max().double_value(&[]), 0.0);
         assert!(b1.abs().max().double_value(&[]) > 0.01);
+    }
+
+    #[test]
+    fn only_weights_wider_than_the_lite_shapes_widest_step_slower() {
+        for (lite, paper) in [
+            (
+                ArchConfig::posewarp(Preset::Lite),
+                ArchConfig::posewarp(Preset::Paper),
+            ),
+            (
+                ArchConfig::pose2im(Preset::Lite),
+                ArchConfig::pose2im(Preset::Paper),
+            ),
+        ] {
+            let shape = |arch: &ArchConfig| {
+                let vs = VarStore::new(Device::Cpu);
+                let _g = tch::no_grad(|| Generator::new(&vs.root(), arch));
+                vs
+            };
+            let learned = LayerRates::new(BTreeMap::from([("x".to_string(), 0.5)]));
+            let lite_vs = shape(&lite);
+            let on_lite = limited_to_lite_width(&learned, &lite_vs, &lite);
+            assert_eq!(
+                on_lite,
+                learned,
+                "{}: the lite shape steps as it did",
+                lite.name()
+            );
+
+            let paper_vs = shape(&paper);
+            let on_paper = limited_to_lite_width(&learned, &paper_vs, &paper);
+            let widest = lite_widest_fan_in(&paper) as f64;
+            let mut slowed = 0;
+            for (name, t) in paper_vs.variables() {
+                let fan_in = fan_in(&t.size()) as f64;
+                let expected = if fan_in > widest {
+                    widest / fan_in
+                } else {
+                    1.0
+                };
+                assert_eq!(on_paper.get(&name), expected, "{name}: fan-in {fan_in}");
+                slowed += usize::from(fan_in > widest);
+            }
+            assert_eq!(on_paper.get("x"), 0.5, "learned multipliers are kept");
+            println!(
+                "{}: {slowed} weights slowed, lite's widest fan-in {widest}",
+                paper.name()
+            );
+            assert!(slowed > 0, "the paper shape is wider than the lite one");
+        }
     }
 
     #[test]
