@@ -347,12 +347,6 @@ impl MetaTrainJob {
             Some(grouped) => Fast::Grouped(grouped),
             None => Fast::OneByOne(meta.blank()),
         };
-        if self.learn_rates.is_some() && matches!(fast, Fast::OneByOne(_)) {
-            return Err(JobError::InvalidArgument(format!(
-                "learning layer rates needs a generator that groups; {} does not",
-                arch.name()
-            )));
-        }
         let pools = self.data.load(device, &arch)?;
         let size = pools[0].size();
         Ok(MetaRun {
@@ -383,9 +377,16 @@ impl MetaTrainJob {
         let eps = c.eps_at(iteration);
         let seed = iteration as u64;
         let outcome: StepOutcome = match &mut run.fast {
-            Fast::OneByOne(fast) => {
-                reptile_step(&mut run.meta, fast, &tasks, &c.inner, &run.rates, eps, seed)
-            }
+            Fast::OneByOne(fast) => reptile_step(
+                &mut run.meta,
+                fast,
+                &tasks,
+                queries,
+                &c.inner,
+                &run.rates,
+                eps,
+                seed,
+            ),
             Fast::Grouped(fast) => reptile_step_grouped(
                 &mut run.meta,
                 fast,

@@ -462,6 +462,16 @@ impl Generator {
         })
     }
 
+    /// `targets` as a batch rendered from `shots` the way [`Self::render`] renders them
+    /// (Posewarp: from the nearest shot), with gradients: how personalized weights are
+    /// scored on a person's other frames when learning layer rates.
+    pub(crate) fn scoring_batch(&self, shots: &Examples, targets: &Examples) -> Batch {
+        Batch {
+            condition: self.condition_for(shots, targets),
+            real: targets.frames.shallow_clone(),
+        }
+    }
+
     /// What the generator is conditioned on to render `targets`' poses from `shots`.
     fn condition_for(&self, shots: &Examples, targets: &Examples) -> Condition {
         match self {

@@ -18,7 +18,6 @@ use tch::{Device, Kind, Reduction, Tensor};
 
 use super::personalize::{per_group_l1, personalize, Task, TrainLog, Trainee};
 use super::{Models, PersonalizeConfig, TrainError};
-use crate::base::rng::SplitMix64;
 use crate::model::rates::LayerRates;
 use crate::model::{guard, split_groups, ArchConfig, Batch, Examples, Generator};
 
@@ -65,18 +64,34 @@ fn no_stop(_: usize, _: &TrainLog) -> ControlFlow<()> {
 /// One outer update: personalizes a copy of `meta` (in `fast`) on each of `tasks` in turn
 /// (`seed` makes each task's frame order differ) at the layer `rates`, then moves `meta` by
 /// `eps` towards their mean.
+///
+/// With `queries` (as [`reptile_step_grouped`] takes them), each personalized copy is also
+/// scored on its task's queries, giving the hypergradient of the layer rates for
+/// architectures that cannot group (Posewarp).
+#[allow(clippy::too_many_arguments)]
 pub fn reptile_step(
     meta: &mut Models,
     fast: &mut Models,
     tasks: &[Examples],
+    queries: &[Examples],
     inner: &PersonalizeConfig,
     rates: &LayerRates,
     eps: f64,
     seed: u64,
 ) -> Result<StepOutcome, TrainError> {
+    if !(queries.is_empty() || queries.len() == tasks.len()) {
+        return Err(TrainError::Setup(format!(
+            "{} tasks and {} query sets: give one per task or none",
+            tasks.len(),
+            queries.len()
+        )));
+    }
+    let meta_vars = meta.gen_vs.variables();
     let mut sum_g = zeros_like(&meta.gen_vs);
     let mut sum_d = zeros_like(&meta.disc_vs);
     let mut last_l1 = Vec::with_capacity(tasks.len());
+    let mut query_l1 = Vec::new();
+    let mut hypergradient: Option<BTreeMap<String, f64>> = None;
     for (i, examples) in tasks.iter().enumerate() {
         fast.gen_vs.copy(&meta.gen_vs)?;
         fast.disc_vs.copy(&meta.disc_vs)?;
@@ -86,6 +101,17 @@ pub fn reptile_step(
         };
         let log = personalize(fast.trainee(), &[task], inner, rates, &mut no_stop)?;
         last_l1.extend(log.last_l1);
+        if let Some(query) = queries.get(i) {
+            let scored = (&fast.generator, &fast.gen_vs);
+            let shots = std::slice::from_ref(examples);
+            let (l1, h) =
+                query_hypergradient(scored, &meta_vars, shots, std::slice::from_ref(query))?;
+            query_l1.extend(l1);
+            let sum = hypergradient.get_or_insert_with(BTreeMap::new);
+            for (name, value) in h {
+                *sum.entry(name).or_insert(0.0) += value;
+            }
+        }
         accumulate(&mut sum_g, &fast.gen_vs);
         accumulate(&mut sum_d, &fast.disc_vs);
     }
@@ -94,7 +120,8 @@ pub fn reptile_step(
     move_towards(&meta.disc_vs, &sum_d, tasks.len(), scale)?;
     Ok(StepOutcome {
         last_l1,
-        ..StepOutcome::default()
+        query_l1,
+        hypergradient,
     })
 }
 
@@ -152,6 +179,7 @@ pub fn reptile_step_grouped(
             }
         })
     })?;
+    let tasks_frames = tasks;
     let tasks: Vec<Task<'_>> = tasks
         .iter()
         .enumerate()
@@ -169,7 +197,8 @@ pub fn reptile_step_grouped(
     let (query_l1, hypergradient) = if queries.is_empty() {
         (Vec::new(), None)
     } else {
-        let (l1, h) = query_hypergradient(fast, &meta_vars, queries)?;
+        let scored = (&fast.generator, &fast.vs);
+        let (l1, h) = query_hypergradient(scored, &meta_vars, tasks_frames, queries)?;
         (l1, Some(h))
     };
     guard::torch(|| {
@@ -188,27 +217,27 @@ pub fn reptile_step_grouped(
     })
 }
 
-/// Scores each group's personalized weights on its task's `queries` and returns each
-/// task's query L1 and the rate hypergradient: per tensor, the query loss's gradient dotted
-/// with the move from the meta-weights, summed over groups.
+/// Scores each group of the personalized generator `fast` (and its variables) on its
+/// task's `queries`, rendered from its `shots` as personalization's users get them, and
+/// returns each task's query L1 and the rate hypergradient: per
+/// tensor, the query loss's gradient dotted with the move from the meta-weights, summed
+/// over groups.
 fn query_hypergradient(
-    fast: &GroupedFast,
+    (generator, vs): (&Generator, &VarStore),
     meta_vars: &HashMap<String, Tensor>,
+    shots: &[Examples],
     queries: &[Examples],
 ) -> Result<(Vec<f64>, BTreeMap<String, f64>), TrainError> {
-    let groups = fast.generator.groups();
-    let mut rng = SplitMix64::new(0);
-    let batches = queries
+    let groups = generator.groups();
+    let batches = shots
         .iter()
-        .map(|q| {
-            let all: Vec<i64> = (0..q.len() as i64).collect();
-            fast.generator.batch(q, &all, &mut rng)
-        })
+        .zip(queries)
+        .map(|(shots, q)| generator.scoring_batch(shots, q))
         .collect();
     let batch = Batch::side_by_side(batches);
     let fake = guard::torch(|| {
-        zero_grads(&fast.vs);
-        let fake = fast.generator.forward(&batch.condition);
+        zero_grads(vs);
+        let fake = generator.forward(&batch.condition);
         // Summed over groups, each group's gradient is that of its own mean L1.
         (fake.l1_loss(&batch.real, Reduction::Mean) * groups as f64).backward();
         fake
@@ -216,8 +245,7 @@ fn query_hypergradient(
     let per_task = per_group_l1(&fake, &batch.real, groups)?;
     let hypergradient = guard::torch(|| {
         tch::no_grad(|| {
-            fast.vs
-                .variables()
+            vs.variables()
                 .into_iter()
                 .map(|(name, t)| {
                     let grad = t.grad();
@@ -233,7 +261,7 @@ fn query_hypergradient(
                 .collect()
         })
     })?;
-    zero_grads(&fast.vs);
+    zero_grads(vs);
     Ok((per_task, hypergradient))
 }
 

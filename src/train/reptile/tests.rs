@@ -86,7 +86,17 @@ fn a_grouped_step_matches_tasks_run_one_after_another() {
     let mut fast = one_by_one.blank();
     let grouped = GroupedFast::new(&arch(), 3, Device::Cpu).expect("pose2im groups");
     let uniform = LayerRates::default();
-    let seq = reptile_step(&mut one_by_one, &mut fast, &tasks, &inner, &uniform, 0.7, 5).unwrap();
+    let seq = reptile_step(
+        &mut one_by_one,
+        &mut fast,
+        &tasks,
+        &[],
+        &inner,
+        &uniform,
+        0.7,
+        5,
+    )
+    .unwrap();
     let grp = reptile_step_grouped(
         &mut together,
         &grouped,
@@ -184,6 +194,62 @@ fn the_rate_hypergradient_is_how_the_query_loss_moves_with_a_rate() {
 }
 
 #[test]
+fn tasks_one_after_another_give_the_grouped_rate_hypergradient() {
+    let tasks = [random_examples(3), random_examples(3)];
+    let queries = [random_examples(2), random_examples(2)];
+    let inner = l1_inner(1);
+    let uniform = LayerRates::default();
+    let start = models(3);
+    let (mut together, mut one_by_one) = (copy_of(&start), copy_of(&start));
+    let grouped = GroupedFast::new(&arch(), 2, Device::Cpu).unwrap();
+    let grp = reptile_step_grouped(
+        &mut together,
+        &grouped,
+        &tasks,
+        &queries,
+        &inner,
+        &uniform,
+        0.0,
+        9,
+    )
+    .unwrap();
+    let mut fast = one_by_one.blank();
+    let seq = reptile_step(
+        &mut one_by_one,
+        &mut fast,
+        &tasks,
+        &queries,
+        &inner,
+        &uniform,
+        0.0,
+        9,
+    )
+    .unwrap();
+    let (g, s) = (grp.hypergradient.unwrap(), seq.hypergradient.unwrap());
+    assert_eq!(g.keys().collect::<Vec<_>>(), s.keys().collect::<Vec<_>>());
+    let (mut dot, mut gg, mut ss) = (0.0, 0.0, 0.0);
+    for (name, gv) in &g {
+        let sv = s[name];
+        (dot, gg, ss) = (dot + gv * sv, gg + gv * gv, ss + sv * sv);
+    }
+    let cosine = dot / (gg * ss).sqrt();
+    println!("grouped and sequential hypergradients: cosine {cosine}, norms {gg:.3e} {ss:.3e}");
+    // One inner step, so the two runs' weights agree to about 1e-5 of their move
+    // (a_grouped_step_matches_tasks_run_one_after_another); a task scored on another's
+    // queries, or a hypergradient not summed over tasks, leaves them far apart.
+    assert!(gg > 1e-12, "no hypergradient");
+    assert!(cosine > 0.999, "cosine {cosine}");
+    assert!((gg.sqrt() - ss.sqrt()).abs() < 1e-2 * gg.sqrt());
+    for (a, b) in grp.query_l1.iter().zip(&seq.query_l1) {
+        assert!(
+            (a - b).abs() < 1e-3 * a.abs().max(1e-3),
+            "query L1 {a} vs {b}"
+        );
+    }
+    assert_eq!(seq.query_l1.len(), 2);
+}
+
+#[test]
 fn eps_falls_linearly_to_zero() {
     let c = ReptileConfig {
         meta_iterations: 4,
@@ -210,19 +276,19 @@ fn the_outer_step_interpolates_towards_the_personalized_weights() {
     let uniform = LayerRates::default();
     let before = flat(&meta.gen_vs);
     // eps 0 leaves the meta-weights alone; the fast copy trained away from them.
-    reptile_step(&mut meta, &mut fast, &task, &inner, &uniform, 0.0, 0).unwrap();
+    reptile_step(&mut meta, &mut fast, &task, &[], &inner, &uniform, 0.0, 0).unwrap();
     assert!(flat(&meta.gen_vs).equal(&before));
     let adapted = flat(&fast.gen_vs);
     assert!((&adapted - &before).abs().max().double_value(&[]) > 1e-6);
     // Elementwise f32 arithmetic on weights of size ~1: within 1e-5 relative and absolute
     // on any CPU (a few roundings of 6e-8 each), far below the move.
     // eps 1 with one task lands on the personalized weights (same seed, same run).
-    reptile_step(&mut meta, &mut fast, &task, &inner, &uniform, 1.0, 0).unwrap();
+    reptile_step(&mut meta, &mut fast, &task, &[], &inner, &uniform, 1.0, 0).unwrap();
     let moved = flat(&meta.gen_vs);
     assert!(moved.allclose(&adapted, 1e-5, 1e-5, false));
     // eps 0.5: halfway between the old meta-weights and the new personalized ones.
     let start = flat(&meta.gen_vs);
-    reptile_step(&mut meta, &mut fast, &task, &inner, &uniform, 0.5, 0).unwrap();
+    reptile_step(&mut meta, &mut fast, &task, &[], &inner, &uniform, 0.5, 0).unwrap();
     let expected = (&start + flat(&fast.gen_vs)) / 2.0;
     assert!(flat(&meta.gen_vs).allclose(&expected, 1e-5, 1e-5, false));
 }
