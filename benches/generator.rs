@@ -7,7 +7,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use metapix::model::cuda_graph::CapturedForward;
 use metapix::model::device::{self, DeviceChoice};
-use metapix::model::io::PoseEncoder;
+use metapix::model::io::{joint_gaussians, PoseEncoder};
 use metapix::model::{InputFormat, Pose2Im, Pose2ImConfig};
 use metapix::render::NUM_PARTS;
 use metapix::synth::SyntheticPerson;
@@ -107,6 +107,10 @@ fn encode(c: &mut Criterion) {
             b.iter(|| encoder.encode(&skeleton))
         });
     }
+    // What a Posewarp stream on CUDA computes on the host instead: the maps' Gaussians.
+    c.bench_function("encode/joint gaussians (Posewarp on a GPU)", |b| {
+        b.iter(|| joint_gaussians(&skeleton, 256))
+    });
 }
 
 fn generator(c: &mut Criterion) {

@@ -132,13 +132,14 @@ impl FrameGenerator {
 
     /// The target person in the pose of `skeleton` (already in the target's frame).
     pub fn generate(&mut self, skeleton: &Skeleton) -> Result<RgbImage, GenerateError> {
-        let pose = self.encoder.encode(skeleton).unsqueeze(0);
+        let encoder = &mut self.encoder;
+        let mut encode = || encoder.encode(skeleton).unsqueeze(0);
         let image = guard::torch(|| {
             tch::no_grad(|| {
                 let bytes = match (&self.generator, &mut self.sources) {
-                    (Generator::Posewarp(g), Some(sources)) => sources.render(g, skeleton, &pose),
+                    (Generator::Posewarp(g), Some(sources)) => sources.render(g, skeleton, encode),
                     (generator, _) => {
-                        let pose = pose.to_device(self.device).to_kind(self.kind);
+                        let pose = encode().to_device(self.device).to_kind(self.kind);
                         self.graph.run(&[&pose], |pose| {
                             let condition = Condition::pose(pose[0].shallow_clone());
                             image_bytes(&generator.forward(&condition).get(0))

@@ -14,7 +14,7 @@ use tch::{Device, Kind, Tensor};
 use crate::model::checkpoint::Sources;
 use crate::model::cuda_graph::Graphed;
 use crate::model::examples::{pose_distance, ExamplesError};
-use crate::model::io::{image_bytes, tensor_image};
+use crate::model::io::{draw_joint_maps, image_bytes, joint_gaussians, tensor_image};
 use crate::model::posewarp::{limb_grids, limb_thetas, MovedLayers, PreparedSource};
 use crate::model::warp::{self, Interleaved, Sampled};
 use crate::model::{Examples, InputFormat, Posewarp};
@@ -118,18 +118,18 @@ impl SourcePicker {
         self.current
     }
 
-    /// The person moved into `skeleton`, whose encoded pose is `pose` (1, C, S, S), as an
-    /// RGB frame's bytes ([`image_bytes`]) on the device. During
-    /// a fade the two sources' moved layers and fills are mixed before the one foreground
-    /// U-Net: a fading frame costs one more warp, not one more frame.
+    /// The person moved into `skeleton`, whose pose `encode` draws (1, C, S, S) on the
+    /// CPU, as an RGB frame's bytes ([`image_bytes`]) on the device. During a fade the two
+    /// sources' moved layers and fills are mixed before the one foreground U-Net: a fading
+    /// frame costs one more warp, not one more frame. On CUDA a frame of one source draws
+    /// its pose on the GPU and `encode` is not called.
     pub(super) fn render(
         &mut self,
         generator: &Posewarp,
         skeleton: &Skeleton,
-        pose: &Tensor,
+        encode: impl FnOnce() -> Tensor,
     ) -> Tensor {
         let i = self.pick(skeleton);
-        let pose = pose.to_device(self.device).to_kind(self.kind);
         let mix = match self.fading {
             None => vec![(i, 1.0)],
             Some((old, left)) => {
@@ -139,8 +139,9 @@ impl SourcePicker {
             }
         };
         if let ([(s, _)], true) = (&mix[..], self.device.is_cuda()) {
-            return self.render_one(generator, *s, skeleton, &pose);
+            return self.render_one(generator, *s, skeleton);
         }
+        let pose = encode().to_device(self.device).to_kind(self.kind);
         let fill = match mix[..] {
             [(s, _)] => self.prepared[s].fill().shallow_clone(),
             _ => mix
@@ -154,21 +155,19 @@ impl SourcePicker {
     }
 
     /// Source `s` moved into `skeleton` on the GPU, through a CUDA graph where one can be
-    /// captured: its inputs are the limbs' maps, the pose and the source's layers and fill
-    /// (copied in on the device each frame, a few microseconds).
-    fn render_one(
-        &mut self,
-        generator: &Posewarp,
-        s: usize,
-        skeleton: &Skeleton,
-        pose: &Tensor,
-    ) -> Tensor {
+    /// captured: its inputs are the limbs' maps, the Gaussians the pose is drawn from
+    /// ([`draw_joint_maps`]) and the source's layers and fill (copied in on the device each
+    /// frame, a few microseconds).
+    fn render_one(&mut self, generator: &Posewarp, s: usize, skeleton: &Skeleton) -> Tensor {
         let theta = limb_thetas(&self.joints[s], &joints(skeleton), self.size).concat();
         let theta = Tensor::from_slice(&theta).to_device(self.device);
+        let gaussians = joint_gaussians(skeleton, self.size).to_device(self.device);
         let source = &self.prepared[s];
-        let inputs = [&theta, source.layers(), source.fill(), pose];
+        let inputs = [&theta, source.layers(), source.fill(), &gaussians];
+        let (size, kind) = (i64::from(self.size), self.kind);
         self.graph.run(&inputs, |x| {
-            image_bytes(&generator.render_by_maps(&x[0], &x[1], &x[2], &x[3]).get(0))
+            let pose = draw_joint_maps(&x[3], size).unsqueeze(0).to_kind(kind);
+            image_bytes(&generator.render_by_maps(&x[0], &x[1], &x[2], &pose).get(0))
         })
     }
 

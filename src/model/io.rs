@@ -4,7 +4,9 @@
 use tch::{Kind, Tensor};
 
 use super::InputFormat;
-use crate::render::joints::{joint_heatmaps, joints, limb_masks, NUM_JOINTS, NUM_LIMBS};
+use crate::render::joints::{
+    joint_heatmaps, joints, limb_masks, map_gaussians, NUM_JOINTS, NUM_LIMBS,
+};
 use crate::render::{PoseMapRenderer, NUM_PARTS};
 use crate::{RgbImage, Skeleton};
 
@@ -83,16 +85,63 @@ const JOINT_SIGMA_256: f32 = 7.0;
 /// A skeleton's 14 joint heatmaps and 10 limb masks, as a (24, S, S) tensor.
 fn joint_tensor(skeleton: &Skeleton, size: u32) -> Tensor {
     let joints = joints(skeleton);
-    let sigma = JOINT_SIGMA_256 * size as f32 / 256.0;
-    let mut data = joint_heatmaps(&joints, size, 1, sigma);
+    let mut data = joint_heatmaps(&joints, size, 1, joint_sigma(size));
     data.extend(limb_masks(&joints, size));
     let s = size as i64;
     Tensor::from_slice(&data).view([(NUM_JOINTS + NUM_LIMBS) as i64, s, s])
 }
 
+fn joint_sigma(size: u32) -> f32 {
+    JOINT_SIGMA_256 * size as f32 / 256.0
+}
+
+/// What [`draw_joint_maps`] draws `skeleton`'s joint maps in a `size` px frame from: a
+/// (24, 8) tensor of [`map_gaussians`]' rows, on the CPU.
+pub fn joint_gaussians(skeleton: &Skeleton, size: u32) -> Tensor {
+    let rows = map_gaussians(&joints(skeleton), size, joint_sigma(size));
+    Tensor::from_slice(&rows).view([(NUM_JOINTS + NUM_LIMBS) as i64, 8])
+}
+
+/// The (24, S, S) joint maps [`PoseEncoder`] draws on the CPU, drawn from their
+/// [`joint_gaussians`] `rows` on the rows' device in f32: on a GPU, a stream uploads 768
+/// bytes per frame instead of 6 MB of maps, and its CUDA graph draws them.
+pub fn draw_joint_maps(rows: &Tensor, size: i64) -> Tensor {
+    let centres = Tensor::arange(size, (Kind::Float, rows.device())) + 0.5;
+    let column = |i: i64| rows.narrow(1, i, 1).view([-1, 1, 1]);
+    let (x, y) = (centres.view([1, 1, size]), centres.view([1, size, 1]));
+    let (rx, ry) = (x - column(0), y - column(1));
+    let (ux, uy) = (column(2), column(3));
+    let along = &rx * &ux + &ry * &uy;
+    let across = &ry * &ux - &rx * &uy;
+    let e = along.square() * column(4) + across.square() * column(5);
+    let inside = e.lt_tensor(&column(6)).to_kind(Kind::Float) * column(7);
+    (-e).exp() * inside
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn joint_maps_drawn_from_their_gaussians_are_the_cpu_drawn_ones() {
+        let person = crate::synth::SyntheticPerson::random(5);
+        let (_, posed) = person.render(0.3, 96, 96);
+        let mut missing = posed.clone();
+        // A wrist gone: its heatmap and the forearm's mask are zeros in both.
+        missing.landmarks[crate::base::skeleton::idx::LEFT_WRIST].visibility = 0.0;
+        for skeleton in [posed, missing, Skeleton::default()] {
+            let mut encoder = PoseEncoder::new(InputFormat::JointMaps24, 96);
+            let on_cpu = encoder.encode(&skeleton);
+            let drawn = draw_joint_maps(&joint_gaussians(&skeleton, 96), 96);
+            assert_eq!(drawn.size(), on_cpu.size());
+            // Values are exponentials of at most 1 computed in f32 in another order: a few
+            // ulps of 1 apart (the cut at e = 16 drops values under 1.2e-7).
+            let gap = (&drawn - &on_cpu).abs().max().double_value(&[]);
+            let lit = on_cpu.sum(Kind::Float).double_value(&[]);
+            println!("max gap {gap:.2e}, {lit:.0} lit");
+            assert!(gap < 1e-6, "max gap {gap}");
+        }
+    }
 
     #[test]
     fn images_round_trip_through_tensors() {

@@ -101,35 +101,102 @@ fn limb_axis(points: &[[f32; 2]]) -> ([f32; 2], [f32; 2]) {
     }
 }
 
+/// One channel of the joint maps as a Gaussian over pixel centres `(x + 0.5, y + 0.5)`:
+/// `exp(-e)` with `e = along^2 * a_along + across^2 * a_across`, along and across taken from
+/// `centre` on the unit axis `axis`, and 0 where `e >= cutoff`. The CPU draws from these
+/// ([`joint_heatmaps`], [`limb_masks`]) and so does the GPU ([`map_gaussians`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gaussian {
+    pub centre: [f32; 2],
+    pub axis: [f32; 2],
+    pub a_along: f32,
+    pub a_across: f32,
+    pub cutoff: f32,
+}
+
+impl Gaussian {
+    /// As 8 numbers: centre, axis, the two coefficients, the cutoff and 1 (drawn).
+    pub fn to_row(self) -> [f32; 8] {
+        let [cx, cy] = self.centre;
+        let [ux, uy] = self.axis;
+        [
+            cx,
+            cy,
+            ux,
+            uy,
+            self.a_along,
+            self.a_across,
+            self.cutoff,
+            1.0,
+        ]
+    }
+}
+
+/// The elongated Gaussian of `limb` of `joints` in a `size` px frame (peak 1, as long as
+/// the limb, [`LIMB_WIDTH_256`] across), or None when one of its joints is missing.
+fn limb_gaussian(joints: &Joints, limb: usize, size: u32) -> Option<Gaussian> {
+    let (p, q) = limb_axis(&limb_points(joints, limb)?);
+    let scale = size as f32 / 256.0;
+    let (dx, dy) = (q[0] - p[0], q[1] - p[1]);
+    let length = dx.hypot(dy).max(1e-3);
+    // Along the limb: as long as it is (variance length^2 / 1.5, at least 5 px^2).
+    let var_along = (length * length / 1.5).max(5.0 * scale * scale);
+    let width = LIMB_WIDTH_256[limb] * scale;
+    Some(Gaussian {
+        centre: [(p[0] + q[0]) / 2.0, (p[1] + q[1]) / 2.0],
+        axis: [dx / length, dy / length],
+        a_along: 1.0 / (2.0 * var_along),
+        a_across: 1.0 / (2.0 * width * width),
+        // Beyond e = 16 the mask is under 1.2e-7: left at zero, which spares the
+        // exponential at most pixels (the encoding is on every driving frame's path).
+        cutoff: 16.0,
+    })
+}
+
+/// The round Gaussian of `joint` of `joints` (standard deviation `sigma` px, no cutoff), or
+/// None when it is missing.
+fn joint_gaussian(joints: &Joints, joint: usize, sigma: f32) -> Option<Gaussian> {
+    let a = 1.0 / (2.0 * sigma * sigma);
+    joints[joint].map(|centre| Gaussian {
+        centre,
+        axis: [1.0, 0.0],
+        a_along: a,
+        a_across: a,
+        cutoff: f32::INFINITY,
+    })
+}
+
+/// The joint maps' channels (`NUM_JOINTS` heatmaps of standard deviation `sigma` px, then
+/// `NUM_LIMBS` limb masks) of a `size` px frame as rows of [`Gaussian::to_row`], all zeros
+/// (not drawn) for a missing joint or limb: what the GPU draws the maps from, 768 bytes
+/// where the maps of a 256 px frame are 6 MB.
+pub fn map_gaussians(joints: &Joints, size: u32, sigma: f32) -> Vec<f32> {
+    let heatmaps = (0..NUM_JOINTS).map(|j| joint_gaussian(joints, j, sigma));
+    let limbs = (0..NUM_LIMBS).map(|l| limb_gaussian(joints, l, size));
+    heatmaps
+        .chain(limbs)
+        .flat_map(|g| g.map_or([0.0; 8], Gaussian::to_row))
+        .collect()
+}
+
 /// Soft masks of the limbs of `joints` in a `size` x `size` frame, limb-major
 /// (`NUM_LIMBS` x size x size, 0..1): an elongated Gaussian along each limb, its peak 1;
 /// all zeros for a limb with a missing joint.
 pub fn limb_masks(joints: &Joints, size: u32) -> Vec<f32> {
     let n = (size * size) as usize;
     let mut out = vec![0.0f32; NUM_LIMBS * n];
-    let scale = size as f32 / 256.0;
     for (limb, mask) in out.chunks_exact_mut(n).enumerate() {
-        let Some(points) = limb_points(joints, limb) else {
+        let Some(g) = limb_gaussian(joints, limb, size) else {
             continue;
         };
-        let (p, q) = limb_axis(&points);
-        let centre = [(p[0] + q[0]) / 2.0, (p[1] + q[1]) / 2.0];
-        let (dx, dy) = (q[0] - p[0], q[1] - p[1]);
-        let length = dx.hypot(dy).max(1e-3);
-        let (ux, uy) = (dx / length, dy / length);
-        // Along the limb: as long as it is (variance length^2 / 1.5, at least 5 px^2).
-        let var_along = (length * length / 1.5).max(5.0 * scale * scale);
-        let width = LIMB_WIDTH_256[limb] * scale;
-        let var_across = width * width;
+        let ([cx, cy], [ux, uy]) = (g.centre, g.axis);
         for y in 0..size {
             for x in 0..size {
-                let (rx, ry) = (x as f32 + 0.5 - centre[0], y as f32 + 0.5 - centre[1]);
+                let (rx, ry) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
                 let along = rx * ux + ry * uy;
                 let across = -rx * uy + ry * ux;
-                let e = along * along / (2.0 * var_along) + across * across / (2.0 * var_across);
-                // Beyond e = 16 the mask is under 1.2e-7: left at zero, which spares the
-                // exponential at most pixels (the encoding is on every driving frame's path).
-                if e < 16.0 {
+                let e = along * along * g.a_along + across * across * g.a_across;
+                if e < g.cutoff {
                     mask[(y * size + x) as usize] = (-e).exp();
                 }
             }
@@ -145,22 +212,22 @@ pub fn joint_heatmaps(joints: &Joints, size: u32, downsample: u32, sigma: f32) -
     let s = size / downsample.max(1);
     let n = (s * s) as usize;
     let mut out = vec![0.0f32; NUM_JOINTS * n];
-    let var = sigma * sigma;
+    let scaled: Joints =
+        joints.map(|j| j.map(|[x, y]| [x / downsample as f32, y / downsample as f32]));
     for (joint, map) in out.chunks_exact_mut(n).enumerate() {
-        let Some([jx, jy]) = joints[joint] else {
+        let Some(g) = joint_gaussian(&scaled, joint, sigma) else {
             continue;
         };
-        let (cx, cy) = (jx / downsample as f32, jy / downsample as f32);
         // The Gaussian is separable: one exponential per row and per column, not per pixel.
         let profile = |c: f32| -> Vec<f32> {
             (0..s)
                 .map(|i| {
                     let d = i as f32 + 0.5 - c;
-                    (-(d * d) / (2.0 * var)).exp()
+                    (-(d * d) * g.a_along).exp()
                 })
                 .collect()
         };
-        let (across, down) = (profile(cx), profile(cy));
+        let (across, down) = (profile(g.centre[0]), profile(g.centre[1]));
         for (row, gy) in map.chunks_exact_mut(s as usize).zip(&down) {
             for (pixel, gx) in row.iter_mut().zip(&across) {
                 *pixel = gx * gy;
