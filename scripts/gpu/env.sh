@@ -32,8 +32,10 @@ start=$(date +%s)
 t() { echo "=== $(($(date +%s) - start)) s: $*"; }
 elapsed() { echo $(($(date +%s) - start)); }
 # A Posewarp lite checkpoint personalized on a synthetic person with no steps, at /tmp/w/posewarp.safetensors
-# (for speed: its weights do not change the time).
+# (for speed: its weights do not change the time); gpu/posewarp.safetensors where the call carried one
+# (made here by the same two commands) instead of the metapix binary.
 posewarp_model() {
+  [ -f gpu/posewarp.safetensors ] && { cp gpu/posewarp.safetensors /tmp/w/; return; }
   "$B/metapix" -q synth --out /tmp/w/t256 --prepared --identities 1 --seconds 2 --fps 15 --size 256x256 --seed 3
   "$B/metapix" personalize /tmp/w/t256/identity-000 --arch posewarp --steps 0 --device cuda \
     --out /tmp/w/posewarp.safetensors -q

@@ -19,7 +19,7 @@ cargo build --release --locked --no-default-features --target-dir target/nogst -
 N=target/nogst/release
 newest() { find "$N/deps" -maxdepth 1 -type f -executable -name "$1-*" -printf '%T@ %p\n' | sort -rn | cut -d' ' -f2; }
 libtests=$(for f in $(newest metapix); do "$f" --list 2>/dev/null | grep -q 'cuda_graph::tests' && { echo "$f"; break; }; done)
-pack() { strip -o "gpu/$2.tmp" "$1" && xz -6 -T2 -c "gpu/$2.tmp" >"gpu/bin/$2.xz" && rm "gpu/$2.tmp"; }
+pack() { strip -o "gpu/$2.tmp" "$1" && xz -9e -c "gpu/$2.tmp" >"gpu/bin/$2.xz" && rm "gpu/$2.tmp"; }
 pack "$N/metapix" metapix
 pack "$N/metapix-stream" metapix-stream
 pack "$libtests" libtests
