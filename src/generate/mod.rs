@@ -12,7 +12,7 @@ use tch::nn::VarStore;
 use tch::{Device, Kind};
 
 use crate::model::checkpoint::{self, CheckpointError, CheckpointMeta};
-use crate::model::cuda_graph::Graphed;
+use crate::model::cuda_graph::{self, Graphed};
 use crate::model::io::{bytes_image, image_bytes, PoseEncoder};
 use crate::model::{device, guard, Condition, Generator, TorchError};
 use crate::{RgbImage, Skeleton};
@@ -64,6 +64,8 @@ pub struct FrameGenerator {
     sources: Option<SourcePicker>,
     /// Pose2Im's forward as a CUDA graph, on CUDA (Posewarp's is its picker's).
     graph: Graphed,
+    /// Whether the generating thread was given its own CUDA stream (on the first frame).
+    own_stream: bool,
 }
 
 impl FrameGenerator {
@@ -99,6 +101,7 @@ impl FrameGenerator {
         Ok(Self {
             sources,
             graph: Graphed::default(),
+            own_stream: false,
             generator: loaded.generator,
             _vs: vs,
             device,
@@ -132,6 +135,13 @@ impl FrameGenerator {
 
     /// The target person in the pose of `skeleton` (already in the target's frame).
     pub fn generate(&mut self, skeleton: &Skeleton) -> Result<RgbImage, GenerateError> {
+        if !self.own_stream {
+            // On the thread that generates: a stage's thread, one per stream of serve.
+            self.own_stream = true;
+            if let Err(e) = cuda_graph::use_own_stream(self.device) {
+                tracing::warn!("{e}: generating on the default CUDA stream");
+            }
+        }
         let encoder = &mut self.encoder;
         let mut encode = || encoder.encode(skeleton).unsqueeze(0);
         let image = guard::torch(|| {

@@ -11,6 +11,8 @@
 // call returns 0 on success; on failure, non-zero and the reason in mp_graph_last_error().
 
 #include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
 #include <optional>
@@ -84,6 +86,18 @@ int mp_graph_leave(MpGraph* g) {
 // Launches the captured work on the calling thread's current stream.
 int mp_graph_replay(MpGraph* g) {
   return guarded([&] { g->graph.replay(); });
+}
+
+// Makes a stream from libtorch's pool current for the calling thread, once the device's
+// work so far is done (the weights it will read were written on another stream): its work
+// then runs beside other threads' instead of queueing behind it on the legacy default stream.
+int mp_use_own_stream(int device) {
+  return guarded([&] {
+    auto index = static_cast<c10::DeviceIndex>(device);
+    c10::cuda::CUDAGuard guard(index);
+    c10::cuda::device_synchronize();
+    c10::cuda::setCurrentCUDAStream(c10::cuda::getStreamFromPool(false, index));
+  });
 }
 
 }  // extern "C"

@@ -38,6 +38,8 @@ pub enum GraphError {
     Capture(String),
     #[error("replaying a CUDA graph: {0}")]
     Replay(String),
+    #[error("giving a thread its own CUDA stream: {0}")]
+    Stream(String),
 }
 
 /// Whether the user left graphs on (`METAPIX_CUDA_GRAPHS`, default on).
@@ -61,6 +63,7 @@ struct Shim {
     capture_end: Call,
     leave: Call,
     replay: Call,
+    own_stream: unsafe extern "C" fn(c_int) -> c_int,
 }
 
 impl Shim {
@@ -91,6 +94,7 @@ impl Shim {
                 (*get(b"mp_graph_enter")?, *get(b"mp_graph_capture_begin")?);
             let (capture_end, leave) = (*get(b"mp_graph_capture_end")?, *get(b"mp_graph_leave")?);
             let replay = *get(b"mp_graph_replay")?;
+            let own_stream = *lib.get(b"mp_use_own_stream").map_err(load)?;
             Ok(Shim {
                 last_error: *lib.get(b"mp_graph_last_error").map_err(load)?,
                 new: *lib.get(b"mp_graph_new").map_err(load)?,
@@ -100,6 +104,7 @@ impl Shim {
                 capture_end,
                 leave,
                 replay,
+                own_stream,
                 _lib: lib,
             })
         }
@@ -257,6 +262,23 @@ impl CapturedForward {
     }
 }
 
+/// Gives the calling thread a CUDA stream of its own from libtorch's pool, once the work
+/// queued on `device` so far is done. Every thread otherwise queues on the one legacy
+/// default stream, so one stream of `metapix serve` waits for the others' copies and
+/// kernels; on its own stream its work runs beside theirs. Graphs replay on the thread's
+/// stream. Nothing to do on the CPU.
+pub fn use_own_stream(device: Device) -> Result<(), GraphError> {
+    let Device::Cuda(index) = device else {
+        return Ok(());
+    };
+    let shim = Shim::get()?;
+    // SAFETY: a plain call with a device index; failures come back as non-zero.
+    if unsafe { (shim.own_stream)(index as c_int) } != 0 {
+        return Err(GraphError::Stream(shim.error()));
+    }
+    Ok(())
+}
+
 /// A forward pass run through a CUDA graph where one can be captured (the first call
 /// captures), eagerly elsewhere: on the CPU, with graphs off, or after a capture or replay
 /// failed, which is said once.
@@ -336,6 +358,9 @@ mod tests {
         let mut vs = VarStore::new(gpu);
         let model = Pose2Im::new(&vs.root(), Pose2ImConfig::lite(6));
         vs.set_kind(Kind::BFloat16);
+        // As a stream's generating thread: weights made on the default stream, then the
+        // thread on a stream of its own, where the graph is captured and replayed.
+        use_own_stream(gpu).unwrap();
         let captured = tch::no_grad(|| {
             let x = input(1).to_device(gpu).to_kind(Kind::BFloat16);
             CapturedForward::capture(&[&x], |x| model.forward(&x[0]))
