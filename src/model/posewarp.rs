@@ -340,7 +340,7 @@ impl Posewarp {
         };
         let foreground = person + correction.narrow(1, 0, 3);
         let alpha = (coverage.logit(None) + correction.narrow(1, 3, 1)).sigmoid();
-        (&alpha * foreground + (-&alpha + 1.0) * fill).clamp(-1.0, 1.0)
+        clamp_passing_gradient(&(&alpha * foreground + (-&alpha + 1.0) * fill))
     }
 
     /// Step 3's U-Net over the shrunk moved layers (N, 4L, S / scale, S / scale) and the
@@ -362,6 +362,14 @@ pub struct MovedLayers {
     /// (N, 4L, S / f, S / f) f32, f the foreground scale: each layer's colour, then each
     /// layer's mask, as block means. The foreground U-Net's input before the pose.
     pub shrunk: Tensor,
+}
+
+/// `x` clamped to -1..1, with the gradient of `x` itself. A plain clamp passes no gradient
+/// where `x` is outside, so nothing pulls an overshooting pixel back: the paper preset's
+/// background U-Net drifted to -84 that way and every pixel ended at -1, out of reach of
+/// the loss (docs/RESULTS.md, "The Posewarp paper preset"). Frames are the same.
+fn clamp_passing_gradient(x: &Tensor) -> Tensor {
+    x + (x.clamp(-1.0, 1.0) - x).detach()
 }
 
 /// The source a Posewarp condition carries.

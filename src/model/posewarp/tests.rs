@@ -330,3 +330,17 @@ fn letterboxing_blackens_the_same_sides_of_a_pairs_frames() {
         "{barred} barred, {clean} clean batches"
     );
 }
+
+#[test]
+fn the_clamp_gives_frames_in_range_and_pulls_overshooting_pixels_back() {
+    let x = Tensor::from_slice(&[-84.0f32, -0.5, 0.25, 3.0]).set_requires_grad(true);
+    let y = clamp_passing_gradient(&x);
+    let clamped = Vec::<f32>::try_from(&y.detach()).unwrap();
+    assert_eq!(clamped, [-1.0, -0.5, 0.25, 1.0]);
+    // L1 towards targets inside the range: every pixel is pulled towards its target, the
+    // two outside too (a plain clamp gives them 0 and they stay where they drifted).
+    let target = Tensor::from_slice(&[-0.9f32, 0.0, 0.0, 0.5]);
+    y.l1_loss(&target, tch::Reduction::Sum).backward();
+    let grad = Vec::<f32>::try_from(&x.grad()).unwrap();
+    assert_eq!(grad, [-1.0, -1.0, 1.0, 1.0]);
+}
