@@ -59,7 +59,7 @@ fn time_one(preset: &str, size: i64, device: Device, bf16: bool) -> Vec<f64> {
                 seed: 0,
             };
             let run = || {
-                personalize(trainee, &[task], &config, &uniform, &mut |_| {
+                personalize(trainee, &[task], &config, &uniform, &mut |_, _| {
                     ControlFlow::Continue(())
                 })
                 .unwrap()
