@@ -26,7 +26,7 @@ use crate::model::{ArchConfig, Examples};
 use crate::train::personalize::LOG_EVERY;
 use crate::train::rates::RateLearner;
 use crate::train::reptile::{
-    reptile_step, reptile_step_grouped, GroupedFast, ReptileConfig, StepOutcome,
+    reptile_step, reptile_step_grouped, GroupedFast, OuterStep, ReptileConfig, StepOutcome,
 };
 use crate::train::{data, personalize, Init, Models, PersonalizeConfig, Task};
 
@@ -375,28 +375,17 @@ impl MetaTrainJob {
             &queries[..]
         };
         let eps = c.eps_at(iteration);
-        let seed = iteration as u64;
+        let step = OuterStep {
+            tasks: &tasks,
+            queries,
+            inner: &c.inner,
+            rates: &run.rates,
+            eps,
+            seed: iteration as u64,
+        };
         let outcome: StepOutcome = match &mut run.fast {
-            Fast::OneByOne(fast) => reptile_step(
-                &mut run.meta,
-                fast,
-                &tasks,
-                queries,
-                &c.inner,
-                &run.rates,
-                eps,
-                seed,
-            ),
-            Fast::Grouped(fast) => reptile_step_grouped(
-                &mut run.meta,
-                fast,
-                &tasks,
-                queries,
-                &c.inner,
-                &run.rates,
-                eps,
-                seed,
-            ),
+            Fast::OneByOne(fast) => reptile_step(&mut run.meta, fast, &step),
+            Fast::Grouped(fast) => reptile_step_grouped(&mut run.meta, fast, &step),
         }?;
         if let (Some(learner), Some(h)) = (&mut run.learner, &outcome.hypergradient) {
             learner.update(h);

@@ -40,6 +40,35 @@ impl ReptileConfig {
     }
 }
 
+/// One outer update's work: the meta-batch's tasks (and, to learn layer rates, other frames
+/// of each task's person to score it on), how each is personalized, and the outer step.
+#[derive(Clone, Copy)]
+pub struct OuterStep<'a> {
+    pub tasks: &'a [Examples],
+    /// One set per task, or none.
+    pub queries: &'a [Examples],
+    pub inner: &'a PersonalizeConfig,
+    pub rates: &'a LayerRates,
+    /// How far the meta-weights move towards the personalized ones' mean.
+    pub eps: f64,
+    /// Makes each task's frame order differ.
+    pub seed: u64,
+}
+
+impl OuterStep<'_> {
+    /// Refuses query sets that do not pair with the tasks.
+    fn check_queries(&self) -> Result<(), TrainError> {
+        if self.queries.is_empty() || self.queries.len() == self.tasks.len() {
+            return Ok(());
+        }
+        Err(TrainError::Setup(format!(
+            "{} tasks and {} query sets: give one per task or none",
+            self.tasks.len(),
+            self.queries.len()
+        )))
+    }
+}
+
 /// What one outer update saw.
 #[derive(Debug, Clone, Default)]
 pub struct StepOutcome {
@@ -61,31 +90,17 @@ fn no_stop(_: usize, _: &TrainLog) -> ControlFlow<()> {
     ControlFlow::Continue(())
 }
 
-/// One outer update: personalizes a copy of `meta` (in `fast`) on each of `tasks` in turn
-/// (`seed` makes each task's frame order differ) at the layer `rates`, then moves `meta` by
-/// `eps` towards their mean.
-///
-/// With `queries` (as [`reptile_step_grouped`] takes them), each personalized copy is also
-/// scored on its task's queries, giving the hypergradient of the layer rates for
-/// architectures that cannot group (Posewarp).
-#[allow(clippy::too_many_arguments)]
+/// One outer update: personalizes a copy of `meta` (in `fast`) on each of the step's tasks
+/// in turn at its layer rates, then moves `meta` by its `eps` towards their mean. With
+/// queries, each personalized copy is also scored on its task's, giving the hypergradient of
+/// the layer rates for architectures that cannot group (Posewarp).
 pub fn reptile_step(
     meta: &mut Models,
     fast: &mut Models,
-    tasks: &[Examples],
-    queries: &[Examples],
-    inner: &PersonalizeConfig,
-    rates: &LayerRates,
-    eps: f64,
-    seed: u64,
+    step: &OuterStep<'_>,
 ) -> Result<StepOutcome, TrainError> {
-    if !(queries.is_empty() || queries.len() == tasks.len()) {
-        return Err(TrainError::Setup(format!(
-            "{} tasks and {} query sets: give one per task or none",
-            tasks.len(),
-            queries.len()
-        )));
-    }
+    step.check_queries()?;
+    let tasks = step.tasks;
     let meta_vars = meta.gen_vs.variables();
     let mut sum_g = zeros_like(&meta.gen_vs);
     let mut sum_d = zeros_like(&meta.disc_vs);
@@ -97,11 +112,17 @@ pub fn reptile_step(
         fast.disc_vs.copy(&meta.disc_vs)?;
         let task = Task {
             examples,
-            seed: task_seed(seed, i),
+            seed: task_seed(step.seed, i),
         };
-        let log = personalize(fast.trainee(), &[task], inner, rates, &mut no_stop)?;
+        let log = personalize(
+            fast.trainee(),
+            &[task],
+            step.inner,
+            step.rates,
+            &mut no_stop,
+        )?;
         last_l1.extend(log.last_l1);
-        if let Some(query) = queries.get(i) {
+        if let Some(query) = step.queries.get(i) {
             let scored = (&fast.generator, &fast.gen_vs);
             let shots = std::slice::from_ref(examples);
             let (l1, h) =
@@ -115,7 +136,7 @@ pub fn reptile_step(
         accumulate(&mut sum_g, &fast.gen_vs);
         accumulate(&mut sum_d, &fast.disc_vs);
     }
-    let scale = eps / tasks.len().max(1) as f64;
+    let scale = step.eps / tasks.len().max(1) as f64;
     move_towards(&meta.gen_vs, &sum_g, tasks.len(), scale)?;
     move_towards(&meta.disc_vs, &sum_d, tasks.len(), scale)?;
     Ok(StepOutcome {
@@ -146,29 +167,17 @@ impl GroupedFast {
 /// personalizations run side by side in `fast` (one group per task) by the same
 /// [`personalize`]. Each group sees the frames, learning rates and Adam updates its task
 /// would see alone. The discriminator is untouched, as L1-only personalization leaves it.
-///
-/// With `queries` (other frames of each task's person, one set per task), the personalized
-/// weights are also scored on them, giving the hypergradient of the layer rates.
-#[allow(clippy::too_many_arguments)]
 pub fn reptile_step_grouped(
     meta: &mut Models,
     fast: &GroupedFast,
-    tasks: &[Examples],
-    queries: &[Examples],
-    inner: &PersonalizeConfig,
-    rates: &LayerRates,
-    eps: f64,
-    seed: u64,
+    step: &OuterStep<'_>,
 ) -> Result<StepOutcome, TrainError> {
+    step.check_queries()?;
     let groups = fast.generator.groups();
-    if inner.adversarial || !(queries.is_empty() || queries.len() == tasks.len()) {
-        return Err(TrainError::Setup(format!(
-            "a grouped Reptile step takes L1-only tasks and as many query sets as tasks or \
-             none, got {} tasks and {} query sets (adversarial: {})",
-            tasks.len(),
-            queries.len(),
-            inner.adversarial
-        )));
+    if step.inner.adversarial {
+        return Err(TrainError::Setup(
+            "a grouped Reptile step takes L1-only tasks (the GAN terms need one generator)".into(),
+        ));
     }
     let meta_vars = meta.gen_vs.variables();
     guard::torch(|| {
@@ -179,13 +188,13 @@ pub fn reptile_step_grouped(
             }
         })
     })?;
-    let tasks_frames = tasks;
-    let tasks: Vec<Task<'_>> = tasks
+    let tasks: Vec<Task<'_>> = step
+        .tasks
         .iter()
         .enumerate()
         .map(|(i, examples)| Task {
             examples,
-            seed: task_seed(seed, i),
+            seed: task_seed(step.seed, i),
         })
         .collect();
     let trainee = Trainee {
@@ -193,12 +202,12 @@ pub fn reptile_step_grouped(
         gen_vs: &fast.vs,
         discriminator: None,
     };
-    let log = personalize(trainee, &tasks, inner, rates, &mut no_stop)?;
-    let (query_l1, hypergradient) = if queries.is_empty() {
+    let log = personalize(trainee, &tasks, step.inner, step.rates, &mut no_stop)?;
+    let (query_l1, hypergradient) = if step.queries.is_empty() {
         (Vec::new(), None)
     } else {
         let scored = (&fast.generator, &fast.vs);
-        let (l1, h) = query_hypergradient(scored, &meta_vars, tasks_frames, queries)?;
+        let (l1, h) = query_hypergradient(scored, &meta_vars, step.tasks, step.queries)?;
         (l1, Some(h))
     };
     guard::torch(|| {
@@ -206,7 +215,7 @@ pub fn reptile_step_grouped(
             for (name, t) in fast.vs.variables() {
                 let mut m = meta_vars[&name].shallow_clone();
                 let mean = split_groups(&t, groups).mean_dim(0, false, Kind::Float);
-                m += (mean - &m) * eps;
+                m += (mean - &m) * step.eps;
             }
         })
     })?;

@@ -86,28 +86,16 @@ fn a_grouped_step_matches_tasks_run_one_after_another() {
     let mut fast = one_by_one.blank();
     let grouped = GroupedFast::new(&arch(), 3, Device::Cpu).expect("pose2im groups");
     let uniform = LayerRates::default();
-    let seq = reptile_step(
-        &mut one_by_one,
-        &mut fast,
-        &tasks,
-        &[],
-        &inner,
-        &uniform,
-        0.7,
-        5,
-    )
-    .unwrap();
-    let grp = reptile_step_grouped(
-        &mut together,
-        &grouped,
-        &tasks,
-        &[],
-        &inner,
-        &uniform,
-        0.7,
-        5,
-    )
-    .unwrap();
+    let step = OuterStep {
+        tasks: &tasks,
+        queries: &[],
+        inner: &inner,
+        rates: &uniform,
+        eps: 0.7,
+        seed: 5,
+    };
+    let seq = reptile_step(&mut one_by_one, &mut fast, &step).unwrap();
+    let grp = reptile_step_grouped(&mut together, &grouped, &step).unwrap();
     // The biases of the layers instance norm follows (all but the head's) cannot change the
     // output, so their true gradient is 0 and Adam turns the rounding noise they get into
     // steps of up to its learning rate, of either sign, in each run: they are compared
@@ -148,8 +136,18 @@ fn a_grouped_step_matches_tasks_run_one_after_another() {
         adversarial: true,
         ..inner
     };
-    let refused =
-        reptile_step_grouped(&mut together, &grouped, &tasks, &[], &gan, &uniform, 0.7, 5);
+    let refused = reptile_step_grouped(
+        &mut together,
+        &grouped,
+        &OuterStep {
+            tasks: &tasks,
+            queries: &[],
+            inner: &gan,
+            rates: &uniform,
+            eps: 0.7,
+            seed: 5,
+        },
+    );
     assert!(matches!(refused, Err(TrainError::Setup(_))));
 }
 
@@ -167,7 +165,19 @@ fn the_rate_hypergradient_is_how_the_query_loss_moves_with_a_rate() {
     let grouped = GroupedFast::new(&arch(), 2, Device::Cpu).unwrap();
     // eps 0 leaves the meta-weights where they are, so every call starts alike.
     let mut step = |rates: &LayerRates| {
-        reptile_step_grouped(&mut meta, &grouped, &tasks, &queries, &inner, rates, 0.0, 9).unwrap()
+        reptile_step_grouped(
+            &mut meta,
+            &grouped,
+            &OuterStep {
+                tasks: &tasks,
+                queries: &queries,
+                inner: &inner,
+                rates,
+                eps: 0.0,
+                seed: 9,
+            },
+        )
+        .unwrap()
     };
     let outcome = step(&LayerRates::default());
     let h = outcome.hypergradient.expect("queries give a hypergradient");
@@ -202,29 +212,17 @@ fn tasks_one_after_another_give_the_grouped_rate_hypergradient() {
     let start = models(3);
     let (mut together, mut one_by_one) = (copy_of(&start), copy_of(&start));
     let grouped = GroupedFast::new(&arch(), 2, Device::Cpu).unwrap();
-    let grp = reptile_step_grouped(
-        &mut together,
-        &grouped,
-        &tasks,
-        &queries,
-        &inner,
-        &uniform,
-        0.0,
-        9,
-    )
-    .unwrap();
+    let step = OuterStep {
+        tasks: &tasks,
+        queries: &queries,
+        inner: &inner,
+        rates: &uniform,
+        eps: 0.0,
+        seed: 9,
+    };
+    let grp = reptile_step_grouped(&mut together, &grouped, &step).unwrap();
     let mut fast = one_by_one.blank();
-    let seq = reptile_step(
-        &mut one_by_one,
-        &mut fast,
-        &tasks,
-        &queries,
-        &inner,
-        &uniform,
-        0.0,
-        9,
-    )
-    .unwrap();
+    let seq = reptile_step(&mut one_by_one, &mut fast, &step).unwrap();
     let (g, s) = (grp.hypergradient.unwrap(), seq.hypergradient.unwrap());
     assert_eq!(g.keys().collect::<Vec<_>>(), s.keys().collect::<Vec<_>>());
     let (mut dot, mut gg, mut ss) = (0.0, 0.0, 0.0);
@@ -275,20 +273,28 @@ fn the_outer_step_interpolates_towards_the_personalized_weights() {
     };
     let uniform = LayerRates::default();
     let before = flat(&meta.gen_vs);
+    let step = |eps| OuterStep {
+        tasks: &task,
+        queries: &[],
+        inner: &inner,
+        rates: &uniform,
+        eps,
+        seed: 0,
+    };
     // eps 0 leaves the meta-weights alone; the fast copy trained away from them.
-    reptile_step(&mut meta, &mut fast, &task, &[], &inner, &uniform, 0.0, 0).unwrap();
+    reptile_step(&mut meta, &mut fast, &step(0.0)).unwrap();
     assert!(flat(&meta.gen_vs).equal(&before));
     let adapted = flat(&fast.gen_vs);
     assert!((&adapted - &before).abs().max().double_value(&[]) > 1e-6);
     // Elementwise f32 arithmetic on weights of size ~1: within 1e-5 relative and absolute
     // on any CPU (a few roundings of 6e-8 each), far below the move.
     // eps 1 with one task lands on the personalized weights (same seed, same run).
-    reptile_step(&mut meta, &mut fast, &task, &[], &inner, &uniform, 1.0, 0).unwrap();
+    reptile_step(&mut meta, &mut fast, &step(1.0)).unwrap();
     let moved = flat(&meta.gen_vs);
     assert!(moved.allclose(&adapted, 1e-5, 1e-5, false));
     // eps 0.5: halfway between the old meta-weights and the new personalized ones.
     let start = flat(&meta.gen_vs);
-    reptile_step(&mut meta, &mut fast, &task, &[], &inner, &uniform, 0.5, 0).unwrap();
+    reptile_step(&mut meta, &mut fast, &step(0.5)).unwrap();
     let expected = (&start + flat(&fast.gen_vs)) / 2.0;
     assert!(flat(&meta.gen_vs).allclose(&expected, 1e-5, 1e-5, false));
 }
