@@ -8,6 +8,7 @@
 #   gpu/gst.tar.xz                          scripts/gst-bundle.sh's GStreamer
 #   gpu/models/*.onnx.xz                    the pose models
 #   gpu/data/tfjs_pose_squats               a prepared real target (for eval)
+#   gpu/posewarp.safetensors                env.sh's posewarp_model, for calls without the metapix binary
 # A call carries only what its script names in its header (64 MiB with the tracked tree).
 #   scripts/gpu/pack.sh
 set -euo pipefail
@@ -33,4 +34,11 @@ for m in pose_detection pose_landmark_full; do
 done
 [ -d gpu/data/tfjs_pose_squats ] || target/release/metapix prepare -q \
   ../shared/data/real/targets/tfjs_pose_squats.mp4 --out gpu/data/tfjs_pose_squats
-du -sh gpu/bin/* gpu/gst.tar.xz gpu/models gpu/data
+# scripts/gpu/env.sh's posewarp_model, made here: calls that cannot carry the metapix binary carry this.
+if [ ! -f gpu/posewarp.safetensors ]; then
+  target/release/metapix -q synth --out /tmp/metapix-gpu-t256 --prepared --identities 1 --seconds 2 --fps 15 \
+    --size 256x256 --seed 3
+  target/release/metapix personalize /tmp/metapix-gpu-t256/identity-000 --arch posewarp --steps 0 \
+    --device cpu --out gpu/posewarp.safetensors -q
+fi
+du -sh gpu/bin/* gpu/gst.tar.xz gpu/models gpu/data gpu/posewarp.safetensors
