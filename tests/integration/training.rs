@@ -31,6 +31,32 @@ fn grow_a_posewarp_init(d: &dyn Fn(&str) -> String, cpu: &[&str]) {
     let lite = d("pw.safetensors");
     let out = pretrain(&["--out", &lite]);
     assert!(out.status.success(), "{}", util::stderr(&out));
+    // Posewarp cannot group, so its layer rates are learned from tasks run one by one.
+    let rated = d("pw-rated.safetensors");
+    ok(&[
+        &["meta-train", &d("train"), "--init", &lite, "--learn-rates"][..],
+        &[
+            "--meta-iterations",
+            "1",
+            "--meta-batch",
+            "2",
+            "--shots",
+            "3",
+        ],
+        &["--steps", "1", "--batch", "2", "--frames-per-identity", "6"],
+        &["--query-frames", "2", "--rates-lr", "0.5", "--out", &rated],
+        cpu,
+    ]
+    .concat());
+    let learned = metapix::model::checkpoint::read_meta(std::path::Path::new(&rated))
+        .unwrap()
+        .inner_lr;
+    assert!(
+        learned.iter().any(|(_, &m)| (m - 1.0).abs() > 0.3),
+        "{learned:?}"
+    );
+    let log = std::fs::read_to_string(d("pw-rated.log.jsonl")).unwrap();
+    assert!(log.contains("\"query_l1\""), "{log}");
     let fast = d("pw-fast.safetensors");
     let fast_shape = || {
         let meta = metapix::model::checkpoint::read_meta(std::path::Path::new(&fast)).unwrap();
