@@ -104,7 +104,7 @@ fn limb_axis(points: &[[f32; 2]]) -> ([f32; 2], [f32; 2]) {
 /// One channel of the joint maps as a Gaussian over pixel centres `(x + 0.5, y + 0.5)`:
 /// `exp(-e)` with `e = along^2 * a_along + across^2 * a_across`, along and across taken from
 /// `centre` on the unit axis `axis`, and 0 where `e >= cutoff`. The CPU draws from these
-/// ([`joint_heatmaps`], [`limb_masks`]) and so does the GPU ([`map_gaussians`]).
+/// ([`joint_heatmaps`], [`limb_masks`]), and the GPU from their rows ([`map_gaussians`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Gaussian {
     pub centre: [f32; 2],
