@@ -367,9 +367,15 @@ pub struct MovedLayers {
 /// `x` clamped to -1..1, with the gradient of `x` itself. A plain clamp passes no gradient
 /// where `x` is outside, so nothing pulls an overshooting pixel back: the paper preset's
 /// background U-Net drifted to -84 that way and every pixel ended at -1, out of reach of
-/// the loss (docs/RESULTS.md, "The Posewarp paper preset"). Frames are the same.
+/// the loss (docs/RESULTS.md, "The Posewarp paper preset"). Without gradients (every
+/// frame a stream renders) it is the plain clamp.
 fn clamp_passing_gradient(x: &Tensor) -> Tensor {
-    x + (x.clamp(-1.0, 1.0) - x).detach()
+    let clamped = x.clamp(-1.0, 1.0);
+    if x.requires_grad() {
+        x + (clamped - x).detach()
+    } else {
+        clamped
+    }
 }
 
 /// The source a Posewarp condition carries.

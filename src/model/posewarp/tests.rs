@@ -343,4 +343,7 @@ fn the_clamp_gives_frames_in_range_and_pulls_overshooting_pixels_back() {
     y.l1_loss(&target, tch::Reduction::Sum).backward();
     let grad = Vec::<f32>::try_from(&x.grad()).unwrap();
     assert_eq!(grad, [-1.0, -1.0, 1.0, 1.0]);
+    // Without gradients, the plain clamp.
+    let frame = clamp_passing_gradient(&x.detach());
+    assert_eq!(Vec::<f32>::try_from(&frame).unwrap(), clamped);
 }
