@@ -54,6 +54,13 @@ pub struct PosewarpConfig {
     /// adding to those corrections): edges the enlarging blurred. 0: none.
     #[serde(default)]
     pub refine_channels: i64,
+    /// Bounds the mask U-Net's corrections of the layer logits to +-this (`b tanh(c / b)`),
+    /// below the prior's log where a limb is absent (-6.9): a layer the prior rules out stays
+    /// out. Unbounded, the paper preset at lite's rate put the whole frame, room included,
+    /// in one limb and trained no further (docs/RESULTS.md). 0: unbounded, as checkpoints
+    /// from before it was a choice are.
+    #[serde(default)]
+    pub mask_bound: i64,
 }
 
 fn one() -> i64 {
@@ -76,6 +83,7 @@ impl PosewarpConfig {
             background: unet,
             foreground_scale: 1,
             refine_channels: 0,
+            mask_bound: 3,
         }
     }
 
@@ -99,6 +107,7 @@ impl PosewarpConfig {
             },
             foreground_scale: 1,
             refine_channels: 0,
+            mask_bound: 0,
         }
     }
 
@@ -245,10 +254,11 @@ impl Posewarp {
     }
 
     /// Step 1's logits (N, L + 1, S, S): the log of the layers' prior plus the mask U-Net's
-    /// corrections.
+    /// corrections, bounded by `mask_bound`.
     fn layer_logits(&self, image: &Tensor, pose: &Tensor, person: Option<&Tensor>) -> Tensor {
         let log_prior = (layer_prior(&limbs_of(pose), person) + EPS).log();
-        log_prior + self.mask.forward(&Tensor::cat(&[image, pose], 1))
+        let correction = self.mask.forward(&Tensor::cat(&[image, pose], 1));
+        log_prior + bounded(&correction, self.config.mask_bound)
     }
 
     /// Steps 1 and 4 from the layers' `logits` of source frames `image`.
@@ -376,6 +386,16 @@ fn clamp_passing_gradient(x: &Tensor) -> Tensor {
     } else {
         clamped
     }
+}
+
+/// `x` squashed smoothly into -bound..bound (`bound tanh(x / bound)`, the identity near
+/// zero); unchanged where `bound` is 0.
+fn bounded(x: &Tensor, bound: i64) -> Tensor {
+    if bound == 0 {
+        return x.shallow_clone();
+    }
+    let bound = bound as f64;
+    (x / bound).tanh() * bound
 }
 
 /// The source a Posewarp condition carries.

@@ -347,3 +347,35 @@ fn the_clamp_gives_frames_in_range_and_pulls_overshooting_pixels_back() {
     let frame = clamp_passing_gradient(&x.detach());
     assert_eq!(Vec::<f32>::try_from(&frame).unwrap(), clamped);
 }
+
+#[test]
+fn bounded_mask_corrections_keep_the_room_where_no_limb_is() {
+    // A mask U-Net gone wild (every weight large) against the prior: bounded, it can move a
+    // pixel between the layers the prior allows, but never into a limb the prior rules out.
+    tch::manual_seed(3);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let mut model = Posewarp::new(&vs.root(), PosewarpConfig::lite(24));
+    tch::no_grad(|| {
+        for mut v in vs.trainable_variables() {
+            let wild = v.randn_like() * 3.0;
+            v.copy_(&wild);
+        }
+    });
+    let person = SyntheticPerson::random(5);
+    let shots = frames(&person, &[0.0]);
+    let room_only = layer_prior(&limbs_of(&shots.poses), None)
+        .narrow(1, LIMBS, 1)
+        .squeeze_dim(1)
+        .gt(0.999);
+    let in_a_limb = |model: &Posewarp| {
+        let labels = tch::no_grad(|| model.layer_labels(&shots.frames, &shots.poses, None));
+        i64::try_from(labels.ne(LIMBS).logical_and(&room_only).sum(Kind::Int64)).unwrap()
+    };
+    let room_pixels = i64::try_from(room_only.sum(Kind::Int64)).unwrap();
+    assert!(room_pixels > 1000, "{room_pixels}");
+    model.config.mask_bound = 3;
+    assert_eq!(in_a_limb(&model), 0);
+    // The same weights unbounded take room pixels into limbs: the bound is what held them.
+    model.config.mask_bound = 0;
+    assert!(in_a_limb(&model) > 0);
+}
