@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # On the GPU machine, one after another: Posewarp's paper preset trained with the lite init's
 # recipe at each rate in LRS, and Reptile with learned layer rates from the shipped init
-# (v2), each for TRAIN_S seconds at most; then all of them scored in one eval beside v2 and
+# (v2), for PAPER_S and META_S seconds at most; then all of them scored in one eval beside v2 and
 # nearest-shot, on six held-out synthetic people and the real targets carried in gpu/data
 # (docs/RESULTS.md). Run side by side on one H100, the three stopped progressing together
 # after about 125 s and ignored Ctrl-C (not understood), so they no longer share the GPU.
 # Carry: gpu/bin/metapix.xz, gpu/models, gpu/data.
-#   LRS=1e-4 TRAIN_S=150 bash scripts/gpu/posewarp-inits.sh
+# LRS empty trains no paper preset.
+#   LRS=1e-4 PAPER_S=150 META_S=300 bash scripts/gpu/posewarp-inits.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/gpu/env.sh
@@ -15,13 +16,13 @@ t synth
 "$B/metapix" -q synth --out /tmp/w/held --prepared --identities 6 --seconds 6 --fps 15 --size 256x256 --seed 2
 t train
 inits=()
-for lr in ${LRS:-5e-4 1e-4}; do
-  timeout -k 20 -s INT "${TRAIN_S:-250}" "$B/metapix" -q pretrain /tmp/w/train --arch posewarp --preset paper \
+for lr in ${LRS-5e-4 1e-4}; do
+  timeout -k 20 -s INT "${PAPER_S:-250}" "$B/metapix" -q pretrain /tmp/w/train --arch posewarp --preset paper \
     --frames-per-identity 20 --steps 4000 --batch 4 --lr "$lr" --device cuda --checkpoint-every 1000 \
     --out "/tmp/w/paper-$lr.safetensors" >"$R/paper-$lr.txt" 2>&1
   inits+=(--init "paper-$lr=/tmp/w/paper-$lr.safetensors")
 done
-timeout -k 20 -s INT "${TRAIN_S:-250}" "$B/metapix" -q meta-train /tmp/w/train --arch posewarp --init posewarp \
+timeout -k 20 -s INT "${META_S:-250}" "$B/metapix" -q meta-train /tmp/w/train --arch posewarp --init posewarp \
   --learn-rates --meta-iterations "${META_ITERATIONS:-300}" --meta-batch 4 --eps "${EPS:-0.1}" --shots 5 \
   --steps 20 --batch 8 --frames-per-identity 20 --device cuda --checkpoint-every 10 \
   --out "$R/reptile-rates.safetensors" >"$R/reptile-rates.txt" 2>&1
