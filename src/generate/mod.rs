@@ -3,6 +3,7 @@
 //! personalized generator -> the target person in that pose. Whatever depends only on the
 //! checkpoint is prepared once, at load.
 
+pub mod batch;
 pub mod normalizer;
 mod sources;
 
@@ -11,7 +12,7 @@ use std::path::PathBuf;
 use tch::nn::VarStore;
 use tch::{Device, Kind};
 
-use crate::model::checkpoint::{self, CheckpointError, CheckpointMeta};
+use crate::model::checkpoint::{self, CheckpointError, CheckpointMeta, Loaded};
 use crate::model::cuda_graph::{self, Graphed};
 use crate::model::io::{bytes_image, image_bytes, PoseEncoder};
 use crate::model::{device, guard, Condition, Generator, TorchError};
@@ -48,24 +49,48 @@ pub enum GenerateError {
     NoSources(String, &'static str),
     #[error("the frames of its person in the checkpoint: {0}")]
     Sources(#[from] crate::model::examples::ExamplesError),
+    #[error("generating in a batch: {0}")]
+    Batch(String),
 }
 
 /// A loaded generator of any architecture and the state of its driving-pose normalization.
 pub struct FrameGenerator {
+    meta: CheckpointMeta,
+    encoder: PoseEncoder,
+    normalizer: LiveNormalizer,
+    model: StreamModel,
+}
+
+/// Where a stream's frames are rendered.
+// One per stream, never copied: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+enum StreamModel {
+    /// Its own model, on the stream's generating thread.
+    Own(OwnModel),
+    /// A slot of a batch: the frames come from the batch's thread ([`batch`]).
+    Batched(batch::Slot),
+}
+
+struct OwnModel {
     generator: Generator,
     _vs: VarStore,
     device: Device,
     /// What the weights and inputs are on the device ([`device::inference_kind`]).
     kind: Kind,
-    meta: CheckpointMeta,
-    encoder: PoseEncoder,
-    normalizer: LiveNormalizer,
     /// The person's frames, for architectures that move their pixels.
     sources: Option<SourcePicker>,
     /// Pose2Im's forward as a CUDA graph, on CUDA (Posewarp's is its picker's).
     graph: Graphed,
     /// Whether the generating thread was given its own CUDA stream (on the first frame).
     own_stream: bool,
+}
+
+/// Reads the checkpoint `choice` names onto `device`.
+pub fn load_checkpoint(choice: &ModelChoice, device: Device) -> Result<Loaded, GenerateError> {
+    Ok(match choice {
+        ModelChoice::File(path) => checkpoint::load(path, device)?,
+        ModelChoice::DefaultAvatar => crate::model::DEFAULT_AVATAR.load(device)?,
+    })
 }
 
 impl FrameGenerator {
@@ -83,10 +108,17 @@ impl FrameGenerator {
         device: Device,
         kind: Kind,
     ) -> Result<Self, GenerateError> {
-        let loaded = match choice {
-            ModelChoice::File(path) => checkpoint::load(path, device)?,
-            ModelChoice::DefaultAvatar => crate::model::DEFAULT_AVATAR.load(device)?,
-        };
+        Self::from_loaded(load_checkpoint(choice, device)?, choice, device, kind)
+    }
+
+    /// The stream's generator of the checkpoint `loaded` (read from `choice` onto `device`),
+    /// the weights and inputs in `kind`.
+    pub fn from_loaded(
+        loaded: Loaded,
+        choice: &ModelChoice,
+        device: Device,
+        kind: Kind,
+    ) -> Result<Self, GenerateError> {
         let (mut vs, meta) = (loaded.gen_vs, loaded.meta);
         vs.set_kind(kind);
         let sources = match (&loaded.generator, loaded.sources) {
@@ -98,18 +130,31 @@ impl FrameGenerator {
             }
             (Generator::Pose2Im(_), _) => None,
         };
-        Ok(Self {
-            sources,
-            graph: Graphed::default(),
-            own_stream: false,
+        let model = StreamModel::Own(OwnModel {
             generator: loaded.generator,
             _vs: vs,
             device,
             kind,
+            sources,
+            graph: Graphed::default(),
+            own_stream: false,
+        });
+        Ok(Self::with_model(meta, model))
+    }
+
+    /// A stream's generator whose frames come from `slot` of a batch, the checkpoint
+    /// described by `meta` being that slot's model.
+    pub fn batched(meta: CheckpointMeta, slot: batch::Slot) -> Self {
+        Self::with_model(meta, StreamModel::Batched(slot))
+    }
+
+    fn with_model(meta: CheckpointMeta, model: StreamModel) -> Self {
+        Self {
             encoder: PoseEncoder::new(meta.arch.input(), meta.resolution),
             normalizer: LiveNormalizer::new(meta.normalization, meta.resolution),
             meta,
-        })
+            model,
+        }
     }
 
     /// Side of the frames the generator makes.
@@ -117,14 +162,21 @@ impl FrameGenerator {
         self.meta.resolution
     }
 
-    /// Whether frames come from a CUDA graph replay (known after the first frame).
+    /// Whether frames come from a CUDA graph replay of its own (known after the first
+    /// frame; a batch's replays are the batch's).
     pub fn uses_cuda_graph(&self) -> bool {
-        self.graph.is_captured() || self.sources.as_ref().is_some_and(|s| s.graph.is_captured())
+        let StreamModel::Own(own) = &self.model else {
+            return false;
+        };
+        own.graph.is_captured() || own.sources.as_ref().is_some_and(|s| s.graph.is_captured())
     }
 
     /// How often the stream has changed which of the person's frames it moves (Posewarp).
     pub fn source_switches(&self) -> u64 {
-        self.sources.as_ref().map_or(0, |s| s.switches)
+        match &self.model {
+            StreamModel::Own(own) => own.sources.as_ref().map_or(0, |s| s.switches),
+            StreamModel::Batched(_) => 0,
+        }
     }
 
     /// `skeleton` (driving-frame pixels, in a `width` x `height` frame) mapped into the
@@ -135,6 +187,23 @@ impl FrameGenerator {
 
     /// The target person in the pose of `skeleton` (already in the target's frame).
     pub fn generate(&mut self, skeleton: &Skeleton) -> Result<RgbImage, GenerateError> {
+        let encoder = &mut self.encoder;
+        let mut encode = || encoder.encode(skeleton).unsqueeze(0);
+        match &mut self.model {
+            StreamModel::Own(own) => own.generate(skeleton, encode),
+            StreamModel::Batched(slot) => slot.generate(encode()),
+        }
+    }
+}
+
+impl OwnModel {
+    /// [`FrameGenerator::generate`] on this thread; `encode` gives the pose's maps on the
+    /// CPU where they are needed (Posewarp on CUDA draws its own).
+    fn generate(
+        &mut self,
+        skeleton: &Skeleton,
+        mut encode: impl FnMut() -> tch::Tensor,
+    ) -> Result<RgbImage, GenerateError> {
         if !self.own_stream {
             // On the thread that generates: a stage's thread, one per stream of serve.
             self.own_stream = true;
@@ -142,8 +211,6 @@ impl FrameGenerator {
                 tracing::warn!("{e}: generating on the default CUDA stream");
             }
         }
-        let encoder = &mut self.encoder;
-        let mut encode = || encoder.encode(skeleton).unsqueeze(0);
         let image = guard::torch(|| {
             tch::no_grad(|| {
                 let bytes = match (&self.generator, &mut self.sources) {
@@ -171,7 +238,7 @@ mod tests {
 
     /// A checkpoint of untrained weights of `arch` at 64 px in `dir`; a Posewarp one carries
     /// three frames of `person`.
-    fn untrained(
+    pub(super) fn untrained(
         arch: ArchConfig,
         person: &crate::synth::SyntheticPerson,
         dir: &std::path::Path,
@@ -182,7 +249,7 @@ mod tests {
     }
 
     /// A shipped model's trained weights as a checkpoint at 64 px, as [`untrained`].
-    fn trained(
+    pub(super) fn trained(
         builtin: crate::model::Builtin,
         person: &crate::synth::SyntheticPerson,
         dir: &std::path::Path,
@@ -288,7 +355,10 @@ mod tests {
         fade: u32,
     ) -> (f64, u64) {
         let mut g = FrameGenerator::load(&ModelChoice::File(model.into()), Device::Cpu).unwrap();
-        g.sources.as_mut().unwrap().fade_frames = fade;
+        let StreamModel::Own(own) = &mut g.model else {
+            unreachable!("loaded alone")
+        };
+        own.sources.as_mut().unwrap().fade_frames = fade;
         let (mut previous, mut changes, mut at_switch): (Option<RgbImage>, Vec<f64>, Vec<f64>) =
             (None, Vec::new(), Vec::new());
         for i in 0..120 {

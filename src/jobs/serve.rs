@@ -7,14 +7,19 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Deserialize;
+use tch::Device;
 
 use super::stream::StreamJob;
 use super::JobError;
 use crate::base::stats::RunStats;
+use crate::generate::{batch, load_checkpoint, FrameGenerator, GenerateError};
 use crate::jobs::progress::Progress;
-use crate::model::device::DeviceChoice;
+use crate::model::checkpoint::Loaded;
+use crate::model::device::{self, DeviceChoice};
+use crate::model::ArchConfig;
 use crate::pose::PoseConfig;
 use crate::render::View;
 use crate::stream::{InputSpec, OutputSpec};
@@ -63,6 +68,10 @@ pub enum DeviceName {
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ServeConfig {
+    /// Batches generation across the streams whose models can share a launch (Pose2Im of
+    /// one shape on one device), each round waiting at most this long after its first pose
+    /// for the others' ([`crate::generate::batch`]). Unset: each stream generates alone.
+    pub batch_ms: Option<u64>,
     #[serde(default)]
     pub defaults: StreamFields,
     #[serde(rename = "stream", default)]
@@ -73,7 +82,12 @@ pub struct ServeConfig {
 #[derive(Debug)]
 pub struct ServeJob {
     pub streams: Vec<(String, StreamJob)>,
+    /// `batch_ms`: how long a batch's round waits for the streams' poses.
+    pub batch_window: Option<Duration>,
 }
+
+/// The longest `batch_ms`: a round waits at most this for the streams (a frame at 30 fps).
+const MAX_BATCH_MS: u64 = 33;
 
 /// How one stream ended.
 #[derive(Debug)]
@@ -112,6 +126,12 @@ impl ServeConfig {
         if self.defaults.name.is_some() {
             return Err(invalid("[defaults] name: each stream names itself"));
         }
+        if let Some(ms) = self.batch_ms.filter(|&ms| ms > MAX_BATCH_MS) {
+            return Err(invalid(&format!(
+                "batch_ms: {ms} ms is more than a frame at 30 fps ({MAX_BATCH_MS} ms): a round \
+                 would wait longer than the frames come"
+            )));
+        }
         let mut streams: Vec<(String, StreamJob)> = Vec::new();
         let mut outputs: HashMap<String, String> = HashMap::new();
         for (i, fields) in self.streams.iter().enumerate() {
@@ -142,7 +162,10 @@ impl ServeConfig {
         for (_, job) in streams.iter_mut() {
             job.cpu_threads = Some(threads);
         }
-        Ok(ServeJob { streams })
+        Ok(ServeJob {
+            streams,
+            batch_window: self.batch_ms.map(Duration::from_millis),
+        })
     }
 
     /// One stream's job: its fields over the defaults.
@@ -191,15 +214,24 @@ impl ServeJob {
     /// Runs every stream on its own threads until each has ended, failed or been stopped
     /// by `stop`; says how each ended as it ends.
     pub fn run(&self, stop: Arc<AtomicBool>) -> Vec<StreamOutcome> {
+        let generators = match self.batch_window {
+            Some(window) => self.batched_generators(window),
+            None => self.streams.iter().map(|_| None).collect(),
+        };
         std::thread::scope(|scope| {
             let running: Vec<_> = self
                 .streams
                 .iter()
-                .map(|(name, job)| {
+                .zip(generators)
+                .map(|((name, job), generator)| {
                     let stop = stop.clone();
                     let thread = std::thread::Builder::new().name(format!("stream {name}"));
                     let handle = thread.spawn_scoped(scope, move || {
-                        let result = job.run(stop, &mut Progress::hidden());
+                        let result = match generator {
+                            Some(Err(e)) => Err(e),
+                            Some(Ok(g)) => job.run_with(stop, &mut Progress::hidden(), Some(g)),
+                            None => job.run(stop, &mut Progress::hidden()),
+                        };
                         match &result {
                             Ok(stats) => tracing::info!(
                                 "stream {name}: wrote {} frames to {} at {:.1} fps",
@@ -227,6 +259,103 @@ impl ServeJob {
                 .collect()
         })
     }
+
+    /// Each generating stream's generator, loaded before any stream starts: the streams whose
+    /// models can share a launch, two or more, become slots of one batch; the others get
+    /// their own model. A stream whose model cannot be loaded gets its error.
+    fn batched_generators(&self, window: Duration) -> Vec<Prepared> {
+        let mut generators: Vec<Prepared> = self.streams.iter().map(|_| None).collect();
+        for group in self.launch_groups(&mut generators) {
+            let (d, kind) = (group.device, device::inference_kind(group.device));
+            if group.members.len() == 1 {
+                for (i, model) in group.members {
+                    let choice = &self.streams[i].1.model;
+                    let own = FrameGenerator::from_loaded(model, choice, d, kind);
+                    generators[i] = Some(own.map_err(JobError::from));
+                }
+                continue;
+            }
+            let names: Vec<&str> = group
+                .members
+                .iter()
+                .map(|(i, _)| self.streams[*i].0.as_str())
+                .collect();
+            tracing::info!("batching streams {} on {d:?}", names.join(", "));
+            let metas: Vec<_> = group
+                .members
+                .iter()
+                .map(|(i, m)| (*i, m.meta.clone()))
+                .collect();
+            let models = group.members.into_iter().map(|(_, m)| m).collect();
+            match batch::start(models, d, kind, window) {
+                Ok(slots) => {
+                    for ((i, meta), slot) in metas.into_iter().zip(slots) {
+                        generators[i] = Some(Ok(FrameGenerator::batched(meta, slot)));
+                    }
+                }
+                Err(e) => {
+                    let reason = match e {
+                        GenerateError::Batch(reason) => reason,
+                        other => other.to_string(),
+                    };
+                    for (i, _) in metas {
+                        let e = GenerateError::Batch(reason.clone());
+                        generators[i] = Some(Err(e.into()));
+                    }
+                }
+            }
+        }
+        generators
+    }
+
+    /// The generating streams' models, loaded, in groups that can share a launch (an
+    /// architecture that groups, one resolution, one device); a model that does not group
+    /// is a group of its own. Load errors go to `generators`.
+    fn launch_groups(&self, generators: &mut [Prepared]) -> Vec<LaunchGroup> {
+        let mut groups: Vec<LaunchGroup> = Vec::new();
+        for (i, (_, job)) in self.streams.iter().enumerate() {
+            if job.view == View::Skeleton {
+                continue;
+            }
+            let loaded = device::select(job.device)
+                .map_err(JobError::from)
+                .and_then(|d| Ok((d, load_checkpoint(&job.model, d)?)));
+            let (device, model) = match loaded {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    generators[i] = Some(Err(e));
+                    continue;
+                }
+            };
+            let (arch, resolution) = (model.meta.arch, model.meta.resolution);
+            let joins = |g: &&mut LaunchGroup| {
+                arch.groups_side_by_side()
+                    && (g.device, g.arch, g.resolution) == (device, arch, resolution)
+            };
+            match groups.iter_mut().find(joins) {
+                Some(group) => group.members.push((i, model)),
+                None => groups.push(LaunchGroup {
+                    device,
+                    arch,
+                    resolution,
+                    members: vec![(i, model)],
+                }),
+            }
+        }
+        groups
+    }
+}
+
+/// A stream's generator made before it starts (serve's batches), its load error, or None:
+/// the stream loads its own.
+type Prepared = Option<Result<FrameGenerator, JobError>>;
+
+/// Streams whose models can run as one: their indexes and loaded checkpoints.
+struct LaunchGroup {
+    device: Device,
+    arch: ArchConfig,
+    resolution: u32,
+    members: Vec<(usize, Loaded)>,
 }
 
 fn invalid(message: &str) -> JobError {

@@ -135,6 +135,17 @@ impl StreamJob {
         stop: Arc<AtomicBool>,
         progress: &mut Progress,
     ) -> Result<RunStats, JobError> {
+        self.run_with(stop, progress, None)
+    }
+
+    /// [`Self::run`] with the generator made elsewhere (a slot of serve's batch), or, where
+    /// None, loaded here.
+    pub fn run_with(
+        &self,
+        stop: Arc<AtomicBool>,
+        progress: &mut Progress,
+        generator: Option<FrameGenerator>,
+    ) -> Result<RunStats, JobError> {
         // The generator first: libtorch must find CUDA before anything else asks it.
         let generator = if self.view == View::Skeleton {
             None
@@ -146,7 +157,10 @@ impl StreamJob {
                 let threads = self.cpu_threads.unwrap_or_else(|| generator_threads(1, 1));
                 tch::set_num_threads(threads as i32);
             }
-            Some(FrameGenerator::load(&self.model, device)?)
+            match generator {
+                Some(generator) => Some(generator),
+                None => Some(FrameGenerator::load(&self.model, device)?),
+            }
         };
         let frame_size = self.view.frame_size(self.size, generator.is_some());
         let live = self.input.is_live();

@@ -55,12 +55,13 @@ pub fn tensor_image(t: &Tensor) -> RgbImage {
 
 /// A (3, H, W) tensor in -1..1 as an RGB frame's (H, W, 3) bytes, on the tensor's device: on
 /// CUDA the stream's graph ends with this, so a quarter of f32's bytes come back to the host.
+/// A batch (N, 3, H, W) gives (N, H, W, 3).
 pub fn image_bytes(t: &Tensor) -> Tensor {
     ((t.detach().to_kind(Kind::Float) + 1.0) * 127.5)
         .clamp(0.0, 255.0)
         .round()
         .to_kind(Kind::Uint8)
-        .permute([1, 2, 0])
+        .movedim([-3i64].as_slice(), [-1i64].as_slice())
         .contiguous()
 }
 

@@ -1,6 +1,7 @@
 //! `metapix serve CONFIG`: two live streams in one process on two paths of one RTSP port,
 //! read by real clients; one stream failing while the other goes on; Ctrl-C finishing both;
-//! configuration errors naming the stream and the field.
+//! two avatar streams generating in one batch; configuration errors naming the stream and
+//! the field.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -154,6 +155,37 @@ fn a_stream_that_fails_leaves_the_other_running() {
 }
 
 #[test]
+fn two_avatar_streams_generate_in_one_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name);
+    let stream = |name: &str| {
+        format!(
+            "[[stream]]\nname = \"{name}\"\ninput = \"testsrc\"\noutput = \"null\"\nstats = \"{}\"\n",
+            d(&format!("{name}.json")).display()
+        )
+    };
+    let config = "batch_ms = 20\n[defaults]\nview = \"gen\"\nsize = 256\ndevice = \"cpu\"\n"
+        .to_string()
+        + &stream("alice")
+        + &stream("bob");
+    let log = d("serve.log");
+    let mut serve = start_serve(dir.path(), &config, &log);
+    wait_for_line(&log, "batching streams alice, bob", "no batch");
+    std::thread::sleep(Duration::from_secs(8));
+    interrupt(&serve);
+    let status = wait(&mut serve, Duration::from_secs(40), "metapix serve");
+    let said = read(&log);
+    assert!(status.success(), "metapix serve: {status}: {said}");
+    // Both streams' frames were generated, by the batch's one grouped model.
+    for name in ["alice", "bob"] {
+        let s = stats(&d(&format!("{name}.json")));
+        let generated = s["stages"]["generate"]["count"].as_u64().unwrap();
+        assert!(generated >= 5, "{name}: {generated} frames generated: {s}");
+        assert_eq!(s["interrupted"], true, "{name}: {s}");
+    }
+}
+
+#[test]
 fn serve_config_errors_name_the_stream_and_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let check = |config: &str, expect: &str| {
@@ -191,6 +223,10 @@ fn serve_config_errors_name_the_stream_and_the_field() {
             "serve.toml:5: unknown variant `sideways`",
         ),
         (String::new(), "no streams"),
+        (
+            "batch_ms = 100\n".to_string() + &null(""),
+            "batch_ms: 100 ms is more than a frame at 30 fps",
+        ),
     ];
     for (config, expect) in &cases {
         check(config, expect);
