@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Streams per machine: N live streams (testsrc -> null, each with its own model) in one
-`metapix serve` process, against the same N as N `metapix-stream` processes (issue 13).
+`metapix serve` process, against the same N as N `metapix-stream` processes (issue 13). Mode
+`batched` is serve with `batch_ms = BATCH_MS`: generation batched across the streams.
 
 For each N and each way it starts the streams, waits until every one of them prints its
 once-a-second line (start-up: loading, CUDA, graph capture; reported apart), lets WARMUP
@@ -14,7 +15,7 @@ latency <= the budget.
   scripts/bench-serve.py [--bin-dir target/release] [--streams 1,2,4] [--seconds 20]
                          [--model FILE | --view skeleton] [--size 256] [--device auto]
                          [--max-latency-ms 200] [--budget-ms 50] [--warmup 3] [--label L]
-                         [--out DIR] [--soak]
+                         [--out DIR] [--soak] [--modes serve,batched,processes] [--batch-ms 8]
 
 Each row also gives the machine's CPU use (all cores, from /proc/stat) and the streams' mean
 pose and generate p50: which resource runs out first. With --soak, one serve run of the
@@ -46,8 +47,8 @@ def stream_args(args, stats):
     return out
 
 
-def serve_config(args, n, work):
-    lines = []
+def serve_config(args, n, work, batched):
+    lines = [f"batch_ms = {args.batch_ms}", ""] if batched else []
     for i in range(n):
         lines += [
             "[[stream]]",
@@ -176,8 +177,8 @@ def steady(lines, window):
 
 def one_row(args, n, mode):
     work = tempfile.mkdtemp(prefix=f"bench-serve-{mode}-{n}-")
-    if mode == "serve":
-        config = serve_config(args, n, work)
+    if mode in ("serve", "batched"):
+        config = serve_config(args, n, work, mode == "batched")
         cmd = [os.path.join(args.bin_dir, "metapix"), "serve", config]
         logs = [os.path.join(work, "log.txt")]
         procs = [subprocess.Popen(cmd, stdout=open(logs[0], "w"), stderr=subprocess.STDOUT)]
@@ -271,7 +272,8 @@ def main():
     p.add_argument("--device", default="auto")
     p.add_argument("--max-latency-ms", type=int, default=200)
     p.add_argument("--budget-ms", type=float, default=50)
-    p.add_argument("--modes", default="serve,processes")
+    p.add_argument("--modes", default="serve,processes", help="of serve, batched, processes")
+    p.add_argument("--batch-ms", type=int, default=8, help="batched: how long a round waits for the streams")
     p.add_argument("--label", default="", help="a name for the rows (the generator)")
     p.add_argument("--warmup", type=float, default=3, help="seconds after every stream started, not measured")
     p.add_argument("--start-timeout", type=float, default=90)

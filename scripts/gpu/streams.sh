@@ -13,10 +13,11 @@ posewarp_model
 [ -n "${PAPER-x}" ] && "$B/metapix" -q synth --out /tmp/w/t512 --prepared --identities 1 --seconds 2 --fps 15 --size 512x512 --seed 3
 [ -n "${PAPER-x}" ] && "$B/metapix" personalize /tmp/w/t512/identity-000 --arch pose2im --preset paper --steps 0 --device cuda \
   --out /tmp/w/paper512.safetensors -q
-bs() { python3 scripts/bench-serve.py --device cuda --seconds 8 --warmup 3 --out "$R" "$@"; }
+# MODES: of serve, batched (serve with batch_ms), processes.
+bs() { python3 scripts/bench-serve.py --device cuda --seconds 8 --warmup 3 --modes "${MODES:-serve,processes}" --out "$R" "$@"; }
 # LITE, POSEWARP or PAPER set empty skips that generator.
 [ -n "${LITE-x}" ] && { t lite; bs --view gen --label pose2im-lite-256 --streams "${LITE:-1,8,16,24}"; }
 [ -n "${POSEWARP-x}" ] && { t posewarp; bs --model /tmp/w/posewarp.safetensors --label posewarp-lite-256 --streams "${POSEWARP:-1,8,16}"; }
 [ -n "${PAPER-x}" ] && { t paper; bs --model /tmp/w/paper512.safetensors --size 512 --label pose2im-paper-512 --streams "${PAPER:-1,4,8}"; }
-[ -n "${GRAPHS_OFF-x}" ] && t graphs off && METAPIX_CUDA_GRAPHS=off bs --view gen --label pose2im-lite-256 --streams 16 --modes serve
+[ -n "${GRAPHS_OFF-x}" ] && t graphs off && MODES=serve METAPIX_CUDA_GRAPHS=off bs --view gen --label pose2im-lite-256 --streams 16
 t done
