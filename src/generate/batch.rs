@@ -173,6 +173,8 @@ impl Group {
                     };
                     image_bytes(&frames.view([groups, 3, h, w]))
                 });
+                // One copy back for the round (a frame is 196 KB at 256).
+                let bytes = bytes.to_device(Device::Cpu);
                 poses
                     .iter()
                     .enumerate()
