@@ -14,7 +14,7 @@ fn ok(args: &[&str]) -> String {
 
 /// `pretrain --init FILE --preset lite-fast`: a Posewarp lite checkpoint (a file, then the
 /// built-in one by name) trained further in the fast shape, and a Pose2Im checkpoint refused
-/// in it with one line naming a variable.
+/// in it with one line naming a variable; the paper shape's default rate and mask bound.
 fn grow_a_posewarp_init(d: &dyn Fn(&str) -> String, cpu: &[&str]) {
     let pretrain = |more: &[&str]| {
         let args = [
@@ -31,6 +31,25 @@ fn grow_a_posewarp_init(d: &dyn Fn(&str) -> String, cpu: &[&str]) {
     let lite = d("pw.safetensors");
     let out = pretrain(&["--out", &lite]);
     assert!(out.status.success(), "{}", util::stderr(&out));
+    // The paper's shape trains at its own default rate (lite's collapses it), its mask
+    // corrections bounded.
+    let paper = d("pw-paper.safetensors");
+    let out = pretrain(&["--preset", "paper", "--out", &paper]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let rate = |log: &str| {
+        let text = std::fs::read_to_string(d(log)).unwrap();
+        let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        first["lr"].as_f64().unwrap()
+    };
+    assert_eq!(
+        (rate("pw.log.jsonl"), rate("pw-paper.log.jsonl")),
+        (2e-4, 1e-4)
+    );
+    let meta = metapix::model::checkpoint::read_meta(std::path::Path::new(&paper)).unwrap();
+    let metapix::model::ArchConfig::Posewarp(config) = meta.arch else {
+        panic!("{:?}", meta.arch)
+    };
+    assert_eq!(config.mask_bound, 3);
     // Posewarp cannot group, so its layer rates are learned from tasks run one by one.
     let rated = d("pw-rated.safetensors");
     ok(&[

@@ -50,6 +50,10 @@ impl PresetArg {
 
 /// Joint training's learning rate (the paper's); personalization's is 3x that.
 const PRETRAIN_LR: f64 = 2e-4;
+/// Joint training's rate for the paper's Posewarp: it trains at 1e-4 (4000 steps on 24
+/// people, twice on an H100) and collapses at 5e-4, bounded masks or not (docs/RESULTS.md);
+/// 2e-4 is untried past 386 steps.
+const PAPER_POSEWARP_PRETRAIN_LR: f64 = 1e-4;
 
 /// Where joint training and meta-training start.
 #[derive(clap::Args, Debug)]
@@ -84,6 +88,14 @@ impl StartArgs {
             _ => random,
         }
     }
+
+    /// Joint training's default rate for the shape it trains.
+    fn pretrain_lr(&self) -> f64 {
+        match (self.arch, self.preset) {
+            (ArchArg::Posewarp, Some(PresetArg::Paper)) => PAPER_POSEWARP_PRETRAIN_LR,
+            _ => PRETRAIN_LR,
+        }
+    }
 }
 
 /// Where the people come from.
@@ -113,7 +125,7 @@ pub struct OptimArgs {
     #[arg(long, default_value_t = 8)]
     batch: usize,
     /// Adam learning rate (default: 6e-4, personalization's, for eval and meta-training's
-    /// inner loop; 2e-4, the paper's, for pretrain).
+    /// inner loop; 2e-4, the paper's, for pretrain, 1e-4 for pretrain's paper Posewarp).
     #[arg(long)]
     lr: Option<f64>,
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
@@ -278,7 +290,7 @@ impl PretrainArgs {
             data: self.data.training_data()?,
             out: self.out.clone(),
             init: self.start.init(),
-            config: self.optim.schedule(self.steps, PRETRAIN_LR),
+            config: self.optim.schedule(self.steps, self.start.pretrain_lr()),
             device: self.optim.device.into(),
             checkpoint_every: self.checkpoint_every,
         };
