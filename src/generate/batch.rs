@@ -7,6 +7,11 @@
 //! Streams are not in step, so the thread waits for the others only until a deadline after
 //! the first pose of a round has come ([`BatchRound`]): the window bounds what batching adds
 //! to a frame's latency. A stream that ends leaves the group and is no longer waited for.
+//!
+//! Measured on an H100 it loses (docs/BENCHMARKS.md, "Serve with a CUDA stream per thread"):
+//! grouped convolutions are slow kernels at the paper's size, and at lite's each stream waits
+//! for its round, while the cores (pose), not the launches, are what runs out. So serve
+//! batches only when asked.
 
 use std::time::{Duration, Instant};
 
