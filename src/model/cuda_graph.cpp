@@ -5,16 +5,22 @@
 // the libtorch_cuda and libc10_cuda already loaded, so nothing here links against CUDA and
 // machines without it never load this.
 //
-// A capture runs on a side stream from libtorch's pool made current for the calling thread
-// (the legacy default stream cannot be captured), in thread-local mode so that other
-// threads' streams (other streams of `metapix serve`) go on while one thread captures. Every
-// call returns 0 on success; on failure, non-zero and the reason in mp_graph_last_error().
+// A capture runs on a side stream made current for the calling thread (the legacy default
+// stream cannot be captured), in thread-local mode so that other threads' streams (other
+// streams of `metapix serve`) go on while one thread captures. Every call returns 0 on
+// success; on failure, non-zero and the reason in mp_graph_last_error().
+//
+// Side streams and threads' own streams are made here, one each, never shared: libtorch's
+// pool hands out its 32 streams round robin, so from 17 streams of `serve` on (one own
+// stream and one side stream each) one thread's eager work landed on another's capturing
+// stream, and both failed.
 
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -35,14 +41,40 @@ int guarded(F&& f) {
   return 1;
 }
 
+// A non-blocking stream of its own on `device`, destroyed with it once its work is done
+// (libtorch's allocator keys cached blocks by stream handle, which a new stream may reuse).
+class OwnStream {
+ public:
+  explicit OwnStream(c10::DeviceIndex device) : device_(device) {
+    c10::cuda::CUDAGuard guard(device);
+    C10_CUDA_CHECK(cudaStreamCreateWithFlags(&raw_, cudaStreamNonBlocking));
+  }
+  OwnStream(const OwnStream&) = delete;
+  OwnStream& operator=(const OwnStream&) = delete;
+  ~OwnStream() {
+    // Errors are ignored: at process exit the context may already be gone.
+    (void)cudaStreamSynchronize(raw_);
+    (void)cudaStreamDestroy(raw_);
+  }
+  c10::cuda::CUDAStream stream() const { return c10::cuda::getStreamFromExternal(raw_, device_); }
+
+ private:
+  cudaStream_t raw_ = nullptr;
+  c10::DeviceIndex device_;
+};
+
+// The calling thread's own stream (mp_use_own_stream), destroyed when the thread ends.
+thread_local std::unique_ptr<OwnStream> thread_stream;
+
 }  // namespace
 
 struct MpGraph {
   at::cuda::CUDAGraph graph;
+  OwnStream own;
   c10::cuda::CUDAStream side;
   std::optional<c10::cuda::CUDAStream> previous;
 
-  explicit MpGraph(c10::DeviceIndex device) : side(c10::cuda::getStreamFromPool(false, device)) {}
+  explicit MpGraph(c10::DeviceIndex device) : own(device), side(own.stream()) {}
 };
 
 extern "C" {
@@ -88,15 +120,18 @@ int mp_graph_replay(MpGraph* g) {
   return guarded([&] { g->graph.replay(); });
 }
 
-// Makes a stream from libtorch's pool current for the calling thread, once the device's
-// work so far is done (the weights it will read were written on another stream): its work
-// then runs beside other threads' instead of queueing behind it on the legacy default stream.
+// Makes a stream of the calling thread's own current, once the legacy default stream's work
+// so far is done (the weights it will read were uploaded there): its work then runs beside
+// other threads' instead of queueing behind it on the legacy default stream. Not a
+// device-wide synchronize: that waits on every stream, another thread's capturing one too,
+// which is not permitted and invalidates that capture.
 int mp_use_own_stream(int device) {
   return guarded([&] {
     auto index = static_cast<c10::DeviceIndex>(device);
     c10::cuda::CUDAGuard guard(index);
-    c10::cuda::device_synchronize();
-    c10::cuda::setCurrentCUDAStream(c10::cuda::getStreamFromPool(false, index));
+    c10::cuda::getDefaultCUDAStream(index).synchronize();
+    if (!thread_stream) thread_stream = std::make_unique<OwnStream>(index);
+    c10::cuda::setCurrentCUDAStream(thread_stream->stream());
   });
 }
 

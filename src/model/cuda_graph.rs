@@ -329,6 +329,8 @@ mod tests {
     use super::*;
     use crate::model::device::{self, DeviceChoice};
     use crate::model::{Pose2Im, Pose2ImConfig};
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::Barrier;
     use tch::nn::{Module, VarStore};
     use tch::Kind;
 
@@ -381,6 +383,78 @@ mod tests {
                 (&stale - &replayed).abs().max().double_value(&[]) > 1.0 / 64.0,
                 "the replay ignored the new input"
             );
+        }
+    }
+
+    /// What `metapix serve` does when its streams start together, with more streams than
+    /// libtorch's pool holds (32): every thread on a stream of its own captures at once, and
+    /// meanwhile one more thread takes its own stream and uploads and computes eagerly. No
+    /// capture may fail or take another's work, and the eager thread may not fail.
+    #[test]
+    fn more_threads_than_the_stream_pool_capture_at_once_beside_eager_work() {
+        const CAPTURING: usize = 40;
+        let Ok(gpu @ Device::Cuda(_)) = device::select(DeviceChoice::Auto) else {
+            println!("skipped: no CUDA");
+            return;
+        };
+        let all_capturing = Barrier::new(CAPTURING + 1);
+        let eager_done = Barrier::new(CAPTURING + 1);
+        let capture = |seed: i64| -> Result<f64, String> {
+            use_own_stream(gpu).map_err(|e| e.to_string())?;
+            let scale = seed as f64;
+            let calls = AtomicUsize::new(0);
+            let x = Tensor::rand([1, 3, 32, 32], (Kind::Float, gpu));
+            let captured = tch::no_grad(|| {
+                CapturedForward::capture(&[&x], |x| {
+                    // The call after the warm-up runs is the capture: hold it open.
+                    if calls.fetch_add(1, SeqCst) == WARMUP_RUNS {
+                        all_capturing.wait();
+                        eager_done.wait();
+                    }
+                    x[0].sin() * scale
+                })
+            });
+            // Where the capture stopped before the forward, the others still wait.
+            if calls.load(SeqCst) <= WARMUP_RUNS {
+                all_capturing.wait();
+                eager_done.wait();
+            }
+            let captured = captured.map_err(|e| e.to_string())?;
+            let y = Tensor::rand([1, 3, 32, 32], (Kind::Float, gpu));
+            let replayed = captured.run(&[&y]).map_err(|e| e.to_string())?;
+            Ok((replayed - y.sin() * scale).abs().max().double_value(&[]))
+        };
+        let eager = || -> Result<f64, String> {
+            all_capturing.wait();
+            let done = use_own_stream(gpu)
+                .map_err(|e| e.to_string())
+                .and_then(|()| {
+                    let x = Tensor::rand([1, 3, 32, 32], (Kind::Float, Device::Cpu));
+                    guard::torch(|| x.to_device(gpu).sin().to_device(Device::Cpu) - x.sin())
+                        .map(|gap| gap.abs().max().double_value(&[]))
+                        .map_err(|e| e.0)
+                });
+            eager_done.wait();
+            done
+        };
+        let (captures, eager) = std::thread::scope(|scope| {
+            let threads: Vec<_> = (1..=CAPTURING as i64)
+                .map(|seed| scope.spawn(move || capture(seed)))
+                .collect();
+            let eager = scope.spawn(eager).join().unwrap();
+            let captures: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+            (captures, eager)
+        });
+        // Float rounding only: f32 keeps 24 bits, so sines (up to 1) differ by about 1e-7
+        // between GPU and CPU, and replays of up to 40 sin x from eager by about 5e-6.
+        let gap = eager.unwrap();
+        assert!(
+            gap < 1e-5,
+            "the eager thread's result strays {gap} from the CPU's"
+        );
+        for (seed, gap) in (1..).zip(captures) {
+            let gap = gap.unwrap_or_else(|e| panic!("thread {seed}: {e}"));
+            assert!(gap < 1e-4, "thread {seed}: replay strays {gap} from eager");
         }
     }
 }
