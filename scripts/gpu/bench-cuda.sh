@@ -13,7 +13,7 @@ for name in generate::tests::generates_frames_of_the_checkpoint_resolution_on_ev
 done
 t stream
 for g in on off; do
-  METAPIX_CUDA_GRAPHS=$g timeout -s INT 8 "$B/metapix-stream" testsrc null --size 256 --view gen --device cuda \
+  METAPIX_CUDA_GRAPHS=$g timeout --foreground -s INT 8 "$B/metapix-stream" testsrc null --size 256 --view gen --device cuda \
     --stats "/tmp/w/avatar-$g.json" -q
   python3 -c "import json, sys; s = json.load(open(sys.argv[1])); print('graphs', sys.argv[2], 'fps', s['fps'], \
 'generate', s['stages']['generate'], 'end_to_end', s['end_to_end'])" "/tmp/w/avatar-$g.json" "$g"

@@ -19,7 +19,7 @@ for build in old:/tmp/b-old new:/tmp/b; do
     --label "posewarp-lite-256-${build%%:*}" --out "$R"
 done
 t record
-timeout -s INT 8 "$B/metapix-stream" testsrc "$R/posewarp-cuda.mp4" --model /tmp/w/posewarp.safetensors \
+timeout --foreground -s INT 8 "$B/metapix-stream" testsrc "$R/posewarp-cuda.mp4" --model /tmp/w/posewarp.safetensors \
   --device cuda --view side-by-side -q
 ls -la "$R"
 t done
