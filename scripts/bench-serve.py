@@ -195,7 +195,7 @@ def one_row(args, n, mode):
         ]
     codes, window, rss, gpu, cpu, startup = run_streams(procs, logs, n, args)
     if args.soak:
-        soak_report(second_lines(logs), rss, gpu)
+        soak_report(second_lines(logs), rss, gpu, args.out)
     lines = steady(second_lines(logs), window)
     if len(lines) < n or any(codes) or any(not v for v in lines.values()):
         print(f"{mode} x{n}: exit {codes}, {len(lines)} streams with lines, see {work}", file=sys.stderr)
@@ -232,12 +232,23 @@ def one_row(args, n, mode):
     return row
 
 
-def soak_report(lines, rss, gpu):
+def soak_report(lines, rss, gpu, out):
     """The first and the last minute of a soak's measuring window, side by side: every
-    stream's once-a-second lines and the memory samples."""
+    stream's once-a-second lines and the memory samples. With `out`, every line and sample
+    is kept there too (soak-seconds.jsonl), to look for drift between the two minutes."""
     if not lines:
         print("soak: no once-a-second lines")
         return
+    if out:
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, "soak-seconds.jsonl"), "w") as f:
+            for name, rows in lines.items():
+                for second, row in enumerate(rows):
+                    f.write(json.dumps({"stream": name, "second": second, **row}) + "\n")
+            for at, mb in rss:
+                f.write(json.dumps({"sample_s": at, "rss_mb": mb}) + "\n")
+            for at, (util, mb) in gpu:
+                f.write(json.dumps({"sample_s": at, "gpu_util": util, "gpu_mb": mb}) + "\n")
     seconds = min(len(v) for v in lines.values())
     span = min(60, seconds // 2)
     median = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
