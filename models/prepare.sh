@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetch MediaPipe's BlazePose models (.tflite, from the mediapipe 0.10.21 wheel on PyPI),
 # convert them to ONNX with our own converter (models/tflite2onnx.py), check them against the
-# TFLite originals (models/validate.py) and install them atomically into $CACHE/models.
+# TFLite originals (models/validate.py), derive the landmark model the stream runs (only the
+# outputs it reads: models/prune_outputs.py) and install them atomically into $CACHE/models.
 #
 # Idempotent: when $CACHE/models/.prepare.stamp says the installed models were made by these
 # very scripts from the pinned wheel and their sha256 still match, it exits 0 at once.
@@ -15,6 +16,13 @@ STAMP="$OUT/.prepare.stamp"
 # paths inside the wheel, under mediapipe/modules/, without .tflite
 MODELS=(pose_detection/pose_detection pose_landmark/pose_landmark_full
         selfie_segmentation/selfie_segmentation)
+# derived here: NAME=SOURCE:OUTPUTS, SOURCE pruned to OUTPUTS. The tracking landmark model
+# skips the segmentation decoder the stream never reads (src/pose/landmark.rs).
+DERIVED=(pose_landmark_full_tracking=pose_landmark_full:Identity,Identity_1,Identity_3)
+# every installed model's base name
+NAMES=()
+for m in "${MODELS[@]}"; do NAMES+=("$(basename "$m")"); done
+for d in "${DERIVED[@]}"; do NAMES+=("${d%%=*}"); done
 STEP="starting"
 WORK=""
 finish() {
@@ -25,16 +33,16 @@ finish() {
 trap finish EXIT
 
 # Everything that decides the output: our scripts, the pinned tools, the pinned wheel.
-TOOLS=$(cat "$HERE"/{prepare.sh,common.sh,tflite2onnx.py,validate.py,requirements.txt} \
+TOOLS=$(cat "$HERE"/{prepare.sh,common.sh,tflite2onnx.py,validate.py,prune_outputs.py,requirements.txt} \
         | sha256sum | cut -d' ' -f1)
 HEADER="tools=$TOOLS
 wheel=$MP_WHEEL_SHA256"
 
 up_to_date() {
   [ -f "$STAMP" ] && [ "$(head -n 2 "$STAMP")" = "$HEADER" ] || return 1
-  local m name
-  for m in "${MODELS[@]}"; do
-    name=$(basename "$m").onnx
+  local b name
+  for b in "${NAMES[@]}"; do
+    name=$b.onnx
     [ -f "$OUT/$name" ] || return 1
     [ "$(grep "^$name=" "$STAMP" | cut -d= -f2)" = "$(sha256 "$OUT/$name")" ] || return 1
   done
@@ -79,6 +87,12 @@ STEP="validating ONNX against TFLite"
 "$PY" "$HERE/validate.py" --json "$WORK/validation.json" "${PAIRS[@]}" \
   2> >(grep -v -e '^INFO: Created TensorFlow Lite' >&2)
 
+STEP="deriving the models the stream runs"
+for d in "${DERIVED[@]}"; do
+  src=${d#*=}
+  "$PY" "$HERE/prune_outputs.py" "$WORK/${src%%:*}.onnx" "$WORK/${d%%=*}.onnx" "${src#*:}" | sed "s|$WORK/||g"
+done
+
 STEP="installing into $OUT"
 {
   echo "$HEADER"
@@ -88,8 +102,7 @@ STEP="installing into $OUT"
     echo "source.$b.tflite=$(sha256 "$WORK/$b.tflite")"
   done
 } >"$WORK/stamp"
-for m in "${MODELS[@]}"; do
-  b=$(basename "$m")
+for b in "${NAMES[@]}"; do
   echo "$b.onnx=$(sha256 "$WORK/$b.onnx")" >>"$WORK/stamp"
   mv -f "$WORK/$b.onnx" "$OUT/$b.onnx"
   echo "installed $OUT/$b.onnx ($(stat -c %s "$OUT/$b.onnx") bytes)"
