@@ -1,5 +1,6 @@
-//! Pose stage timings: the detector, the landmark model, the ROI warp, and a whole frame
-//! with tracking (the detector then runs only when the person is lost).
+//! Pose stage timings: the detector, the landmark model (as tracking runs it, and the full
+//! model with the segmentation decoder, side by side), the ROI warp, and a whole frame with
+//! tracking (the detector then runs only when the person is lost).
 //!
 //! Input: the synthetic demo dancer at 512x512, so the bench needs no footage. Run with
 //! `make bench` (or `cargo bench --bench pose`); figures go in docs/BENCHMARKS.md.
@@ -7,6 +8,8 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use metapix::pose::assets::{model_file, models_dir};
+use metapix::pose::landmark::{LandmarkModel, LANDMARK_FILE};
 use metapix::pose::warp::{Border, Warp};
 use metapix::pose::{PoseConfig, PoseEstimator};
 use metapix::synth::SyntheticPerson;
@@ -31,8 +34,13 @@ fn pose_stage(c: &mut Criterion) {
     group.bench_function("detector 224", |b| {
         b.iter(|| detector.detect(&frames[0]).unwrap())
     });
-    group.bench_function("landmark full 256", |b| {
+    group.bench_function("landmark tracking 256", |b| {
         b.iter(|| landmarks.run(&frames[0], &roi).unwrap())
+    });
+    let full = model_file(&models_dir(None), LANDMARK_FILE).expect("pose models: run make setup");
+    let mut full = LandmarkModel::new(&full, None, 1).unwrap();
+    group.bench_function("landmark full 256", |b| {
+        b.iter(|| full.run(&frames[0], &roi).unwrap())
     });
     let warp = Warp::new(256, Border::Replicate, [0.0, 1.0]);
     let mut buf = vec![0.0; warp.tensor_len()];

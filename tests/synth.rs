@@ -279,3 +279,50 @@ fn long_and_other_shapes() {
         );
     }
 }
+
+/// The stream tracks with the landmark model pruned to the outputs it reads
+/// (models/prepare.sh): it must give the full model's landmarks, and a segmentation asked of
+/// it must still come, from the full model.
+#[test]
+fn the_tracking_model_gives_the_full_models_landmarks_and_still_segments() {
+    use metapix::pose::assets::{model_file, models_dir};
+    use metapix::pose::detector::{Detector, DETECTOR_FILE};
+    use metapix::pose::landmark::{LandmarkModel, LANDMARK_FILE, LANDMARK_TRACKING_FILE};
+
+    let dir = models_dir(None);
+    let path = |name| model_file(&dir, name).expect("pose models (make setup)");
+    let mut full = LandmarkModel::new(&path(LANDMARK_FILE), None, 1).unwrap();
+    let tracking = path(LANDMARK_TRACKING_FILE);
+    let mut tracked = LandmarkModel::new(&path(LANDMARK_FILE), Some(&tracking), 1).unwrap();
+    let mut detector = Detector::new(&path(DETECTOR_FILE), 1, 0.5).unwrap();
+    let person = SyntheticPerson::demo();
+    for t in [0.0, 0.7, 1.4] {
+        let image = person.render(t, SIZE, SIZE).0;
+        let roi = detector.detect(&image).unwrap()[0].roi(SIZE, SIZE);
+        let (a, b) = (
+            full.run(&image, &roi).unwrap(),
+            tracked.run(&image, &roi).unwrap(),
+        );
+        // The same nodes on the same input. Landmarks are source pixels up to 512, where f32
+        // steps by 6e-5: a thousandth of a pixel allows a different fusion of the same sums.
+        let gap = a
+            .landmarks
+            .iter()
+            .zip(&b.landmarks)
+            .map(|(p, q)| p.distance(q))
+            .fold(0.0f32, f32::max);
+        assert!(
+            gap < 1e-3,
+            "t {t}: the tracking model moves a landmark {gap} px"
+        );
+        assert!((a.presence - b.presence).abs() < 1e-5, "t {t}: presence");
+        assert!(b.mask.is_none(), "tracking asks for no segmentation");
+        let mask = tracked.run_segmented(&image, &roi).unwrap().mask;
+        assert_eq!(
+            mask,
+            full.run_segmented(&image, &roi).unwrap().mask,
+            "t {t}: mask"
+        );
+        assert!(mask.is_some_and(|m| m.at(roi.center_x, roi.center_y) > 0.5));
+    }
+}

@@ -1,7 +1,7 @@
 //! The BlazePose landmark model: 39 landmarks from a rotated ROI crop, refined on the
 //! heatmap, projected back into source pixels.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ort::session::Session;
 
@@ -15,6 +15,10 @@ use crate::RgbImage;
 
 /// File name of the landmark model ("full", MediaPipe's model_complexity=1).
 pub const LANDMARK_FILE: &str = "pose_landmark_full.onnx";
+/// The same model with only the outputs tracking reads (landmarks, presence, heatmap), which
+/// models/prepare.sh derives: ONNX Runtime runs every node whatever is asked for, and the
+/// segmentation decoder it leaves out is about 40% of a frame on a CPU core.
+pub const LANDMARK_TRACKING_FILE: &str = "pose_landmark_full_tracking.onnx";
 /// Side of the landmark model's square input.
 pub const INPUT_SIZE: usize = 256;
 /// Rows of the landmark output: 33 body points, 2 auxiliary ROI points, 4 unused.
@@ -44,16 +48,29 @@ pub struct LandmarkResult {
 
 /// The landmark model with its input buffer.
 pub struct LandmarkModel {
+    /// What runs every frame: the tracking model, or the full one where there is none.
     session: Session,
+    /// The full model for segmentations, opened on the first asked for; never opened where
+    /// `session` is the full model already.
+    segmenting: Option<Session>,
+    full: PathBuf,
+    tracks_with_full: bool,
+    threads: usize,
     warp: Warp,
     input: Vec<f32>,
 }
 
 impl LandmarkModel {
-    pub fn new(path: &Path, threads: usize) -> Result<Self, PoseError> {
+    /// `full` is [`LANDMARK_FILE`]; `tracking` its [`LANDMARK_TRACKING_FILE`], which runs every
+    /// frame where given.
+    pub fn new(full: &Path, tracking: Option<&Path>, threads: usize) -> Result<Self, PoseError> {
         let warp = Warp::new(INPUT_SIZE, Border::Replicate, [0.0, 1.0]);
         Ok(Self {
-            session: session::open(path, threads)?,
+            session: session::open(tracking.unwrap_or(full), threads)?,
+            segmenting: None,
+            full: full.to_path_buf(),
+            tracks_with_full: tracking.is_none(),
+            threads,
             input: vec![0.0; warp.tensor_len()],
             warp,
         })
@@ -85,9 +102,16 @@ impl LandmarkModel {
         segmentation: bool,
     ) -> Result<LandmarkResult, PoseError> {
         const MODEL: &str = "pose landmark model";
+        if segmentation && !self.tracks_with_full && self.segmenting.is_none() {
+            self.segmenting = Some(session::open(&self.full, self.threads)?);
+        }
+        let model = match (&mut self.segmenting, segmentation) {
+            (Some(full), true) => full,
+            _ => &mut self.session,
+        };
         self.warp.sample(image, roi, &mut self.input);
         let shape = [1, INPUT_SIZE, INPUT_SIZE, 3];
-        let outputs = session::run(&mut self.session, MODEL, &self.input, shape)?;
+        let outputs = session::run(model, MODEL, &self.input, shape)?;
         let raw = session::output(
             &outputs,
             MODEL,

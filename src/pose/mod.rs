@@ -84,9 +84,19 @@ impl PoseEstimator {
         let dir = crate::pose::assets::models_dir(config.models_dir.as_deref());
         let detector_path = crate::pose::assets::model_file(&dir, detector::DETECTOR_FILE)?;
         let landmark_path = crate::pose::assets::model_file(&dir, landmark::LANDMARK_FILE)?;
+        let tracking_path = crate::pose::assets::model_file(&dir, landmark::LANDMARK_TRACKING_FILE)
+            .inspect_err(|e| {
+                static SAID: std::sync::Once = std::sync::Once::new();
+                SAID.call_once(|| tracing::warn!("{e}: tracking with the full model, slower"));
+            })
+            .ok();
         Ok(Self {
             detector: Detector::new(&detector_path, config.threads, config.min_detection)?,
-            landmarks: LandmarkModel::new(&landmark_path, config.threads)?,
+            landmarks: LandmarkModel::new(
+                &landmark_path,
+                tracking_path.as_deref(),
+                config.threads,
+            )?,
             config: config.clone(),
             next_roi: None,
             aux_smoother: LandmarkSmoother::new(OneEuroParams::MEDIAPIPE_ROI)
