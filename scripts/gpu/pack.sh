@@ -29,7 +29,7 @@ pack "$(newest posewarp | head -1)" bench-posewarp
 pack target/release/metapix-stream metapix-stream-gst
 scripts/gst-bundle.sh /tmp/metapix-gst/gst target/release/metapix-stream >/dev/null
 cp /tmp/metapix-gst/gst.tar.xz gpu/gst.tar.xz
-for m in pose_detection pose_landmark_full; do
+for m in pose_detection pose_landmark_full pose_landmark_full_tracking; do
   [ -f "gpu/models/$m.onnx.xz" ] || xz -9 -T2 -c "$CACHE/models/$m.onnx" >"gpu/models/$m.onnx.xz"
 done
 [ -d gpu/data/tfjs_pose_squats ] || target/release/metapix prepare -q \
