@@ -400,29 +400,33 @@ mod tests {
         let all_capturing = Barrier::new(CAPTURING + 1);
         let eager_done = Barrier::new(CAPTURING + 1);
         let capture = |seed: i64| -> Result<f64, String> {
-            use_own_stream(gpu).map_err(|e| e.to_string())?;
             let scale = seed as f64;
             let calls = AtomicUsize::new(0);
-            let x = Tensor::rand([1, 3, 32, 32], (Kind::Float, gpu));
-            let captured = tch::no_grad(|| {
-                CapturedForward::capture(&[&x], |x| {
-                    // The call after the warm-up runs is the capture: hold it open.
-                    if calls.fetch_add(1, SeqCst) == WARMUP_RUNS {
-                        all_capturing.wait();
-                        eager_done.wait();
-                    }
-                    x[0].sin() * scale
+            let replay_gap = || -> Result<f64, String> {
+                use_own_stream(gpu).map_err(|e| e.to_string())?;
+                let x = Tensor::rand([1, 3, 32, 32], (Kind::Float, gpu));
+                let captured = tch::no_grad(|| {
+                    CapturedForward::capture(&[&x], |x| {
+                        // The call after the warm-up runs is the capture: hold it open.
+                        if calls.fetch_add(1, SeqCst) == WARMUP_RUNS {
+                            all_capturing.wait();
+                            eager_done.wait();
+                        }
+                        x[0].sin() * scale
+                    })
                 })
-            });
-            // Where the capture stopped before the forward, the others still wait.
+                .map_err(|e| e.to_string())?;
+                let y = Tensor::rand([1, 3, 32, 32], (Kind::Float, gpu));
+                let replayed = captured.run(&[&y]).map_err(|e| e.to_string())?;
+                Ok((replayed - y.sin() * scale).abs().max().double_value(&[]))
+            };
+            let gap = replay_gap();
+            // Where this thread failed before its capture held, the others still wait for it.
             if calls.load(SeqCst) <= WARMUP_RUNS {
                 all_capturing.wait();
                 eager_done.wait();
             }
-            let captured = captured.map_err(|e| e.to_string())?;
-            let y = Tensor::rand([1, 3, 32, 32], (Kind::Float, gpu));
-            let replayed = captured.run(&[&y]).map_err(|e| e.to_string())?;
-            Ok((replayed - y.sin() * scale).abs().max().double_value(&[]))
+            gap
         };
         let eager = || -> Result<f64, String> {
             all_capturing.wait();
