@@ -7,8 +7,11 @@ reads only the landmarks still pays for the landmark model's 256x256 segmentatio
 depend on (onnx.utils.Extractor) and nothing else: same weights, same tensor names.
 
 The check runs both models with onnxruntime on the same deterministic inputs and exits 1 if a
-kept output differs by more than 1e-5 of its scale (max |value|, at least 1): the kept nodes
-are the same, so only a different fusion of them by the runtime could move a value at all.
+kept output differs by more than 1e-4 of its scale (max |value|, at least 1): the kept nodes
+are the same, so only a fusion the runtime can make once the dropped consumers are gone could
+move a value, by float rounding (about 1e-6 of scale through the model). On AMD EPYC the gap
+is 0; the bound leaves room for other CPUs' kernels and is a hundred times tighter than the
+conversion's own check against TFLite (validate.py, 1e-2).
 
 Usage: prune_outputs.py SRC.onnx DST.onnx NAME[,NAME...]
 """
@@ -64,7 +67,7 @@ def main(argv):
     model, pruned, tmp = prune(src, dst, names)
     try:
         gap = largest_gap(src, tmp, model, names)
-        if gap > 1e-5:
+        if gap > 1e-4:
             print(f"prune_outputs: {dst} strays {gap:.2e} of scale from {src}", file=sys.stderr)
             return 1
         os.replace(tmp, dst)  # atomic: readers never see a half-written file

@@ -303,8 +303,11 @@ fn the_tracking_model_gives_the_full_models_landmarks_and_still_segments() {
             full.run(&image, &roi).unwrap(),
             tracked.run(&image, &roi).unwrap(),
         );
-        // The same nodes on the same input. Landmarks are source pixels up to 512, where f32
-        // steps by 6e-5: a thousandth of a pixel allows a different fusion of the same sums.
+        // The same nodes on the same input; only a fusion the runtime can make once the
+        // segmentation's consumers are gone (another CPU's kernels may) could round
+        // differently, by float rounding of values near 256 (1e-5 of them is 2.6e-3 px).
+        // A hundredth of a pixel allows that and is a hundred times below the 1-px agreement
+        // with MediaPipe this model is held to.
         let gap = a
             .landmarks
             .iter()
@@ -312,10 +315,11 @@ fn the_tracking_model_gives_the_full_models_landmarks_and_still_segments() {
             .map(|(p, q)| p.distance(q))
             .fold(0.0f32, f32::max);
         assert!(
-            gap < 1e-3,
+            gap < 1e-2,
             "t {t}: the tracking model moves a landmark {gap} px"
         );
-        assert!((a.presence - b.presence).abs() < 1e-5, "t {t}: presence");
+        // A probability in 0..1, with the same allowance relative to its scale.
+        assert!((a.presence - b.presence).abs() < 1e-4, "t {t}: presence");
         assert!(b.mask.is_none(), "tracking asks for no segmentation");
         let mask = tracked.run_segmented(&image, &roi).unwrap().mask;
         assert_eq!(
