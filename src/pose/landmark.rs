@@ -50,11 +50,10 @@ pub struct LandmarkResult {
 pub struct LandmarkModel {
     /// What runs every frame: the tracking model, or the full one where there is none.
     session: Session,
-    /// The full model for segmentations, opened on the first asked for; never opened where
-    /// `session` is the full model already.
+    /// The full model's file where `session` is the tracking model, and the full model once a
+    /// segmentation was asked for.
+    full: Option<PathBuf>,
     segmenting: Option<Session>,
-    full: PathBuf,
-    tracks_with_full: bool,
     threads: usize,
     warp: Warp,
     input: Vec<f32>,
@@ -67,9 +66,8 @@ impl LandmarkModel {
         let warp = Warp::new(INPUT_SIZE, Border::Replicate, [0.0, 1.0]);
         Ok(Self {
             session: session::open(tracking.unwrap_or(full), threads)?,
+            full: tracking.map(|_| full.to_path_buf()),
             segmenting: None,
-            full: full.to_path_buf(),
-            tracks_with_full: tracking.is_none(),
             threads,
             input: vec![0.0; warp.tensor_len()],
             warp,
@@ -102,8 +100,8 @@ impl LandmarkModel {
         segmentation: bool,
     ) -> Result<LandmarkResult, PoseError> {
         const MODEL: &str = "pose landmark model";
-        if segmentation && !self.tracks_with_full && self.segmenting.is_none() {
-            self.segmenting = Some(session::open(&self.full, self.threads)?);
+        if let (true, Some(full), None) = (segmentation, &self.full, &self.segmenting) {
+            self.segmenting = Some(session::open(full, self.threads)?);
         }
         let model = match (&mut self.segmenting, segmentation) {
             (Some(full), true) => full,
