@@ -123,9 +123,12 @@ impl Group {
             )));
         }
         let groups = models.len();
-        let mut vs = VarStore::new(device);
+        // Built on the CPU, as checkpoint::load does: initial weights on CUDA would draw random
+        // numbers there, which fails while another stream captures a graph.
+        let mut vs = VarStore::new(Device::Cpu);
         let generator = Generator::grouped(&vs.root(), &arch, groups)
             .ok_or_else(|| GenerateError::Batch(format!("{} models do not group", arch.name())))?;
+        vs.set_device(device);
         guard::torch(|| {
             tch::no_grad(|| {
                 for (name, t) in vs.variables() {

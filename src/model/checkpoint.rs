@@ -291,14 +291,18 @@ pub fn load_bytes(path: &Path, bytes: &[u8], device: Device) -> Result<Loaded, C
         path: path.to_path_buf(),
         reason,
     };
-    let mut gen_vs = nn::VarStore::new(device);
+    // Built and filled on the CPU, then moved: a build draws random initial weights, which on
+    // CUDA fails while another thread captures a graph (model/cuda_graph.rs).
+    let mut gen_vs = nn::VarStore::new(Device::Cpu);
     let generator = Generator::new(&gen_vs.root(), &meta.arch);
-    fill(&file, "", &mut gen_vs, device).map_err(mismatch)?;
+    fill(&file, "", &mut gen_vs).map_err(mismatch)?;
+    gen_vs.set_device(device);
     let discriminator = match meta.discriminator {
         Some(config) => {
-            let mut vs = nn::VarStore::new(device);
+            let mut vs = nn::VarStore::new(Device::Cpu);
             let model = PatchGan::new(&vs.root(), config);
-            fill(&file, DISCRIMINATOR_PREFIX, &mut vs, device).map_err(mismatch)?;
+            fill(&file, DISCRIMINATOR_PREFIX, &mut vs).map_err(mismatch)?;
+            vs.set_device(device);
             Some((vs, model))
         }
         None => None,
@@ -371,12 +375,7 @@ fn read_sources(file: &SafeTensors, resolution: u32) -> Result<Option<Sources>, 
 
 /// Copies the tensors named `prefix` + variable name from `file` into `vs` (f32), checking
 /// that the file holds exactly those under that prefix.
-fn fill(
-    file: &SafeTensors,
-    prefix: &str,
-    vs: &mut nn::VarStore,
-    device: Device,
-) -> Result<(), String> {
+fn fill(file: &SafeTensors, prefix: &str, vs: &mut nn::VarStore) -> Result<(), String> {
     let variables = vs.variables();
     let in_file = file
         .names()
@@ -408,11 +407,7 @@ fn fill(
                 ));
             }
             let values = f32_values(&view);
-            var.copy_(
-                &Tensor::from_slice(&values)
-                    .view(shape.as_slice())
-                    .to_device(device),
-            );
+            var.copy_(&Tensor::from_slice(&values).view(shape.as_slice()));
         }
         Ok(())
     })?;
