@@ -16,6 +16,7 @@
 // stream, and both failed.
 
 #include <ATen/cuda/CUDAGraph.h>
+#include <ATen/ops/empty.h>
 #include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -132,6 +133,22 @@ int mp_use_own_stream(int device) {
     c10::cuda::getDefaultCUDAStream(index).synchronize();
     if (!thread_stream) thread_stream = std::make_unique<OwnStream>(index);
     c10::cuda::setCurrentCUDAStream(thread_stream->stream());
+  });
+}
+
+// A tensor of n bytes in pinned host memory, from libtorch's pinned allocator, for tch to own
+// (tch's Tensor.pin_memory passes a device, which libtorch warns is deprecated).
+int mp_pinned_bytes(int64_t n, at::Tensor** out) {
+  return guarded([&] {
+    *out = new at::Tensor(at::empty({n}, at::TensorOptions().dtype(at::kByte).pinned_memory(true)));
+  });
+}
+
+// Waits until the calling thread's current stream on `device` has done its work: before the
+// host rewrites memory a copy on that stream may still read.
+int mp_sync_current_stream(int device) {
+  return guarded([&] {
+    c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device)).synchronize();
   });
 }
 

@@ -53,6 +53,10 @@ pub enum GraphError {
     Replay(String),
     #[error("giving a thread its own CUDA stream: {0}")]
     Stream(String),
+    #[error("waiting for the CUDA device: {0}")]
+    Wait(String),
+    #[error("allocating pinned host memory: {0}")]
+    Pin(String),
 }
 
 /// Whether the user left graphs on (`METAPIX_CUDA_GRAPHS`, default on).
@@ -77,6 +81,8 @@ struct Shim {
     leave: Call,
     replay: Call,
     own_stream: unsafe extern "C" fn(c_int) -> c_int,
+    sync_stream: unsafe extern "C" fn(c_int) -> c_int,
+    pinned_bytes: unsafe extern "C" fn(i64, *mut *mut c_void) -> c_int,
 }
 
 impl Shim {
@@ -108,6 +114,8 @@ impl Shim {
             let (capture_end, leave) = (*get(b"mp_graph_capture_end")?, *get(b"mp_graph_leave")?);
             let replay = *get(b"mp_graph_replay")?;
             let own_stream = *lib.get(b"mp_use_own_stream").map_err(load)?;
+            let sync_stream = *lib.get(b"mp_sync_current_stream").map_err(load)?;
+            let pinned_bytes = *lib.get(b"mp_pinned_bytes").map_err(load)?;
             Ok(Shim {
                 last_error: *lib.get(b"mp_graph_last_error").map_err(load)?,
                 new: *lib.get(b"mp_graph_new").map_err(load)?,
@@ -118,6 +126,8 @@ impl Shim {
                 leave,
                 replay,
                 own_stream,
+                sync_stream,
+                pinned_bytes,
                 _lib: lib,
             })
         }
@@ -292,6 +302,35 @@ pub fn use_own_stream(device: Device) -> Result<(), GraphError> {
         return Err(GraphError::Stream(shim.error()));
     }
     Ok(())
+}
+
+/// Waits until the calling thread's current stream on `device` has done its work (nothing to
+/// do on the CPU): before the host rewrites pinned memory an earlier copy may still read.
+pub fn sync_current_stream(device: Device) -> Result<(), GraphError> {
+    let Device::Cuda(index) = device else {
+        return Ok(());
+    };
+    let shim = Shim::get()?;
+    // SAFETY: a plain call with a device index; failures come back as non-zero.
+    if unsafe { (shim.sync_stream)(index as c_int) } != 0 {
+        return Err(GraphError::Wait(shim.error()));
+    }
+    Ok(())
+}
+
+/// A 1-D u8 tensor of `n` bytes in pinned host memory: copies from it to a GPU run on a copy
+/// engine without holding the thread.
+pub fn pinned_bytes(n: usize) -> Result<Tensor, GraphError> {
+    let shim = Shim::get()?;
+    let mut raw = std::ptr::null_mut();
+    // SAFETY: on success `raw` is a new `at::Tensor*`, which is what tch's tensors hold; the
+    // Tensor made from it owns it and frees it once.
+    unsafe {
+        if (shim.pinned_bytes)(n as i64, &mut raw) != 0 {
+            return Err(GraphError::Pin(shim.error()));
+        }
+        Ok(Tensor::from_ptr(raw.cast()))
+    }
 }
 
 /// A forward pass run through a CUDA graph where one can be captured (the first call

@@ -46,25 +46,28 @@ impl PoseMapRenderer {
 
     /// Renders `skeleton` (already in panel pixels). A skeleton with nobody gives an all-zero map.
     pub fn render(&mut self, skeleton: &Skeleton) -> PoseMap {
-        let n = (self.size * self.size) as usize;
-        let mut data = vec![0.0f32; NUM_PARTS * n];
-        if !skeleton.found() {
-            return PoseMap {
-                size: self.size,
-                data,
-            };
-        }
-        for (part, channel) in BODY_PARTS.iter().zip(data.chunks_exact_mut(n)) {
-            self.mask.clear();
-            if fill_part(&mut self.mask, part, skeleton, &self.stroke) {
-                for (v, &m) in channel.iter_mut().zip(self.mask.data()) {
-                    *v = m as f32 / 255.0;
-                }
-            }
-        }
+        let mut bytes = vec![0u8; NUM_PARTS * (self.size * self.size) as usize];
+        self.render_bytes(skeleton, &mut bytes);
         PoseMap {
             size: self.size,
-            data,
+            data: bytes.iter().map(|&b| b as f32 / 255.0).collect(),
+        }
+    }
+
+    /// [`Self::render`]'s map times 255, as the coverage bytes it is drawn from, into `out`
+    /// (`NUM_PARTS x size x size`, channel-major): a quarter of the bytes to move to a GPU.
+    pub fn render_bytes(&mut self, skeleton: &Skeleton, out: &mut [u8]) {
+        let n = (self.size * self.size) as usize;
+        assert_eq!(out.len(), NUM_PARTS * n, "a map's bytes");
+        out.fill(0);
+        if !skeleton.found() {
+            return;
+        }
+        for (part, channel) in BODY_PARTS.iter().zip(out.chunks_exact_mut(n)) {
+            self.mask.clear();
+            if fill_part(&mut self.mask, part, skeleton, &self.stroke) {
+                channel.copy_from_slice(self.mask.data());
+            }
         }
     }
 }
