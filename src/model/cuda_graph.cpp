@@ -136,6 +136,17 @@ int mp_use_own_stream(int device) {
   });
 }
 
+// Sets how host threads wait for the device (cudaDeviceSchedule*: 0 auto, 1 spin, 2 yield,
+// 4 blocking sync) on `device`, before its context does work. With one context and fewer
+// streams than cores, auto picks spinning: every stream of `serve` waiting for its copy
+// then busies a core that pose estimation needs.
+int mp_set_host_sync(int device, unsigned int flags) {
+  return guarded([&] {
+    c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device));
+    C10_CUDA_CHECK(cudaSetDeviceFlags(flags));
+  });
+}
+
 // A tensor of n bytes in pinned host memory, from libtorch's pinned allocator, for tch to own
 // (tch's Tensor.pin_memory passes a device, which libtorch warns is deprecated).
 int mp_pinned_bytes(int64_t n, at::Tensor** out) {

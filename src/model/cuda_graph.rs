@@ -8,7 +8,7 @@
 //! (no CUDA, or a build without the CUDA headers) capture fails with a [`GraphError`] and the
 //! caller runs eagerly. `METAPIX_CUDA_GRAPHS=off` turns graphs off, for comparisons.
 
-use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use libloading::os::unix::{Library, Symbol, RTLD_GLOBAL, RTLD_NOW};
@@ -81,6 +81,7 @@ struct Shim {
     leave: Call,
     replay: Call,
     own_stream: unsafe extern "C" fn(c_int) -> c_int,
+    set_host_sync: unsafe extern "C" fn(c_int, c_uint) -> c_int,
     sync_stream: unsafe extern "C" fn(c_int) -> c_int,
     pinned_bytes: unsafe extern "C" fn(i64, *mut *mut c_void) -> c_int,
 }
@@ -114,6 +115,7 @@ impl Shim {
             let (capture_end, leave) = (*get(b"mp_graph_capture_end")?, *get(b"mp_graph_leave")?);
             let replay = *get(b"mp_graph_replay")?;
             let own_stream = *lib.get(b"mp_use_own_stream").map_err(load)?;
+            let set_host_sync = *lib.get(b"mp_set_host_sync").map_err(load)?;
             let sync_stream = *lib.get(b"mp_sync_current_stream").map_err(load)?;
             let pinned_bytes = *lib.get(b"mp_pinned_bytes").map_err(load)?;
             Ok(Shim {
@@ -126,6 +128,7 @@ impl Shim {
                 leave,
                 replay,
                 own_stream,
+                set_host_sync,
                 sync_stream,
                 pinned_bytes,
                 _lib: lib,
@@ -331,6 +334,57 @@ pub fn pinned_bytes(n: usize) -> Result<Tensor, GraphError> {
         }
         Ok(Tensor::from_ptr(raw.cast()))
     }
+}
+
+/// How host threads wait for a CUDA device (`METAPIX_CUDA_SYNC`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostSync {
+    /// CUDA's choice: spinning where there are more cores than contexts, as in `serve`.
+    Auto,
+    Spin,
+    Yield,
+    /// The thread sleeps until the device wakes it: no core spent waiting.
+    Blocking,
+}
+
+impl HostSync {
+    /// `METAPIX_CUDA_SYNC` (auto, spin, yield or blocking); None where unset, the value where
+    /// it is none of those.
+    pub fn from_env() -> Result<Option<Self>, String> {
+        let Ok(value) = std::env::var("METAPIX_CUDA_SYNC") else {
+            return Ok(None);
+        };
+        Ok(Some(match value.as_str() {
+            "auto" => Self::Auto,
+            "spin" => Self::Spin,
+            "yield" => Self::Yield,
+            "blocking" => Self::Blocking,
+            _ => return Err(value),
+        }))
+    }
+
+    /// cudaDeviceSchedule* flags.
+    fn flags(self) -> c_uint {
+        match self {
+            Self::Auto => 0,
+            Self::Spin => 1,
+            Self::Yield => 2,
+            Self::Blocking => 4,
+        }
+    }
+}
+
+/// Sets how host threads wait for `device`, before its first work.
+pub fn set_host_sync(device: Device, sync: HostSync) -> Result<(), GraphError> {
+    let Device::Cuda(index) = device else {
+        return Ok(());
+    };
+    let shim = Shim::get()?;
+    // SAFETY: a plain call with a device index and flags; failures come back as non-zero.
+    if unsafe { (shim.set_host_sync)(index as c_int, sync.flags()) } != 0 {
+        return Err(GraphError::Wait(shim.error()));
+    }
+    Ok(())
 }
 
 /// A forward pass run through a CUDA graph where one can be captured (the first call

@@ -10,6 +10,8 @@ use std::sync::OnceLock;
 
 use tch::{Device, Kind};
 
+use super::cuda_graph::{self, HostSync};
+
 /// The user's choice (`--device`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceChoice {
@@ -43,7 +45,9 @@ pub fn select(choice: DeviceChoice) -> Result<Device, NoCuda> {
     }
     let loaded = load_cuda();
     if tch::Cuda::is_available() {
-        return Ok(Device::Cuda(0));
+        let device = Device::Cuda(0);
+        set_host_sync(device);
+        return Ok(device);
     }
     match choice {
         DeviceChoice::Cuda => Err(NoCuda(
@@ -51,6 +55,22 @@ pub fn select(choice: DeviceChoice) -> Result<Device, NoCuda> {
         )),
         _ => Ok(Device::Cpu),
     }
+}
+
+/// How host threads wait for `device` (`METAPIX_CUDA_SYNC`), once, before its first work.
+fn set_host_sync(device: Device) {
+    static SET: std::sync::Once = std::sync::Once::new();
+    SET.call_once(|| match HostSync::from_env() {
+        Ok(None) => {}
+        Ok(Some(sync)) => {
+            if let Err(e) = cuda_graph::set_host_sync(device, sync) {
+                tracing::warn!("{e}: CUDA chooses how threads wait");
+            }
+        }
+        Err(value) => tracing::warn!(
+            "METAPIX_CUDA_SYNC={value} is none of auto, spin, yield, blocking: ignored"
+        ),
+    });
 }
 
 /// What a generator's weights and inputs are for inference on `device`: bf16 on CUDA, and on
