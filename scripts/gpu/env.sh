@@ -4,7 +4,7 @@
 T=/opt/torch/.venv/lib/python3.12/site-packages
 export LD_LIBRARY_PATH=$T/torch/lib:${LD_LIBRARY_PATH:-}
 export ORT_DYLIB_PATH=$T/onnxruntime/capi/libonnxruntime.so.1.30.0
-export METAPIX_MODELS=/tmp/models METAPIX_BIN=/tmp/b PYTHONUNBUFFERED=1
+export METAPIX_MODELS=${METAPIX_MODELS:-/tmp/models} METAPIX_BIN=/tmp/b PYTHONUNBUFFERED=1
 PY=/opt/torch/.venv/bin/python
 mkdir -p /tmp/b /tmp/models /tmp/w
 for f in gpu/bin/*.xz; do
