@@ -290,35 +290,42 @@ impl CapturedForward {
     }
 }
 
-/// Gives the calling thread a CUDA stream of its own from libtorch's pool, once the work
-/// queued on `device` so far is done. Every thread otherwise queues on the one legacy
-/// default stream, so one stream of `metapix serve` waits for the others' copies and
-/// kernels; on its own stream its work runs beside theirs. Graphs replay on the thread's
-/// stream. Nothing to do on the CPU.
-pub fn use_own_stream(device: Device) -> Result<(), GraphError> {
+/// Runs `call`, a shim function of a device index, with `device`'s; a failure is `error` of
+/// the shim's reason. Nothing to do on the CPU.
+fn device_call(
+    device: Device,
+    error: fn(String) -> GraphError,
+    call: impl FnOnce(&Shim, c_int) -> c_int,
+) -> Result<(), GraphError> {
     let Device::Cuda(index) = device else {
         return Ok(());
     };
     let shim = Shim::get()?;
-    // SAFETY: a plain call with a device index; failures come back as non-zero.
-    if unsafe { (shim.own_stream)(index as c_int) } != 0 {
-        return Err(GraphError::Stream(shim.error()));
+    if call(shim, index as c_int) != 0 {
+        return Err(error(shim.error()));
     }
     Ok(())
+}
+
+/// Gives the calling thread a CUDA stream of its own (made for it, never shared), once the
+/// work queued on `device`'s legacy default stream so far is done. Every thread otherwise
+/// queues on that one stream, so one stream of `metapix serve` waits for the others' copies
+/// and kernels; on its own stream its work runs beside theirs. Graphs replay on the
+/// thread's stream. Nothing to do on the CPU.
+pub fn use_own_stream(device: Device) -> Result<(), GraphError> {
+    // SAFETY: a plain call with a device index; failures come back as non-zero.
+    device_call(device, GraphError::Stream, |shim, index| unsafe {
+        (shim.own_stream)(index)
+    })
 }
 
 /// Waits until the calling thread's current stream on `device` has done its work (nothing to
 /// do on the CPU): before the host rewrites pinned memory an earlier copy may still read.
 pub fn sync_current_stream(device: Device) -> Result<(), GraphError> {
-    let Device::Cuda(index) = device else {
-        return Ok(());
-    };
-    let shim = Shim::get()?;
     // SAFETY: a plain call with a device index; failures come back as non-zero.
-    if unsafe { (shim.sync_stream)(index as c_int) } != 0 {
-        return Err(GraphError::Wait(shim.error()));
-    }
-    Ok(())
+    device_call(device, GraphError::Wait, |shim, index| unsafe {
+        (shim.sync_stream)(index)
+    })
 }
 
 /// A 1-D u8 tensor of `n` bytes in pinned host memory: copies from it to a GPU run on a copy
@@ -376,15 +383,10 @@ impl HostSync {
 
 /// Sets how host threads wait for `device`, before its first work.
 pub fn set_host_sync(device: Device, sync: HostSync) -> Result<(), GraphError> {
-    let Device::Cuda(index) = device else {
-        return Ok(());
-    };
-    let shim = Shim::get()?;
     // SAFETY: a plain call with a device index and flags; failures come back as non-zero.
-    if unsafe { (shim.set_host_sync)(index as c_int, sync.flags()) } != 0 {
-        return Err(GraphError::Wait(shim.error()));
-    }
-    Ok(())
+    device_call(device, GraphError::Wait, |shim, index| unsafe {
+        (shim.set_host_sync)(index, sync.flags())
+    })
 }
 
 /// A forward pass run through a CUDA graph where one can be captured (the first call
