@@ -46,11 +46,16 @@ impl PoseMapRenderer {
 
     /// Renders `skeleton` (already in panel pixels). A skeleton with nobody gives an all-zero map.
     pub fn render(&mut self, skeleton: &Skeleton) -> PoseMap {
-        let mut bytes = vec![0u8; NUM_PARTS * (self.size * self.size) as usize];
-        self.render_bytes(skeleton, &mut bytes);
+        let n = (self.size * self.size) as usize;
+        let mut data = vec![0.0f32; NUM_PARTS * n];
+        self.draw_parts(skeleton, |part, mask| {
+            for (v, &m) in data[part * n..(part + 1) * n].iter_mut().zip(mask) {
+                *v = m as f32 / 255.0;
+            }
+        });
         PoseMap {
             size: self.size,
-            data: bytes.iter().map(|&b| b as f32 / 255.0).collect(),
+            data,
         }
     }
 
@@ -60,13 +65,21 @@ impl PoseMapRenderer {
         let n = (self.size * self.size) as usize;
         assert_eq!(out.len(), NUM_PARTS * n, "a map's bytes");
         out.fill(0);
+        self.draw_parts(skeleton, |part, mask| {
+            out[part * n..(part + 1) * n].copy_from_slice(mask)
+        });
+    }
+
+    /// Draws each visible part of `skeleton` and hands `each` its index and coverage bytes;
+    /// parts with nothing visible, and everything of nobody, are not handed over.
+    fn draw_parts(&mut self, skeleton: &Skeleton, mut each: impl FnMut(usize, &[u8])) {
         if !skeleton.found() {
             return;
         }
-        for (part, channel) in BODY_PARTS.iter().zip(out.chunks_exact_mut(n)) {
+        for (k, part) in BODY_PARTS.iter().enumerate() {
             self.mask.clear();
             if fill_part(&mut self.mask, part, skeleton, &self.stroke) {
-                channel.copy_from_slice(self.mask.data());
+                each(k, self.mask.data());
             }
         }
     }
