@@ -26,6 +26,8 @@ fi
 B=/tmp/b
 R=${OUT:-/tmp/out}
 mkdir -p "$R"
+# The log's tee is a child of the sourcing script until it exits: wait for your own jobs with `wait $(jobs -p)`,
+# since a bare `wait` waits for the tee too and never returns.
 exec > >(tee "$R/log.txt") 2>&1
 echo "machine: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 start=$(date +%s)
