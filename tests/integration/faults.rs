@@ -324,20 +324,59 @@ fn a_seed_repeats_a_personalization_from_random_weights() {
             "--out",
             out.to_str().unwrap(),
         ]);
-        // Every weight (not the person's frames the checkpoint carries), in name order.
-        let bytes = std::fs::read(&out).unwrap();
-        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-        let mut names = file.names();
-        names.sort();
-        names
-            .iter()
-            .filter(|n| !n.starts_with("source."))
-            .flat_map(|n| file.tensor(n).unwrap().data().to_vec())
-            .collect::<Vec<u8>>()
+        weights(&out)
     };
     let (a, b, c) = (run_with("3", "a"), run_with("3", "b"), run_with("4", "c"));
     assert_eq!(a, b, "the same seed gave other weights");
     assert_ne!(a, c, "another seed gave the same weights");
+}
+
+/// Every weight of a checkpoint (not the person's frames it carries), in name order.
+fn weights(checkpoint: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(checkpoint).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut names = file.names();
+    names.sort();
+    names
+        .iter()
+        .filter(|n| !n.starts_with("source."))
+        .flat_map(|n| file.tensor(n).unwrap().data().to_vec())
+        .collect()
+}
+
+/// A learning rate far too high wrecks the weights in a few steps: the checkpoint then holds
+/// the init's (those of T 0), and the user is told why, while a sane rate keeps its training.
+#[test]
+fn a_personalization_that_falls_apart_keeps_the_init() {
+    let dir = tempfile::tempdir().unwrap();
+    synth_targets(&dir.path().join("people"), "1", "64x64", "7");
+    let target = dir.path().join("people/identity-000");
+    let run_with = |steps: &str, lr: &str| {
+        let out = dir.path().join(format!("t{steps}-lr{lr}.safetensors"));
+        let mut args = vec!["personalize", target.to_str().unwrap()];
+        args.extend(["--init", "random", "--arch", "posewarp", "--seed", "3"]);
+        args.extend(["--shots", "3", "--steps", steps, "--batch", "2", "--lr", lr]);
+        args.extend(["--device", "cpu", "--out", out.to_str().unwrap()]);
+        let said = ok(&args);
+        let meta = metapix::model::checkpoint::read_meta(&out).unwrap();
+        let held_out = meta.training["held_out"].clone();
+        (weights(&out), said, held_out)
+    };
+    let (init, _, _) = run_with("0", "6e-4");
+    let (wrecked, said, held_out) = run_with("6", "1");
+    assert!(said.contains("fell apart"), "{said}");
+    assert_eq!(held_out["kept_init"], true, "{held_out}");
+    let psnr = |key: &str| held_out[key].as_f64().unwrap_or(f64::NAN);
+    let after = psnr("psnr_after");
+    assert!(
+        after.is_nan() || after < psnr("psnr_before") - 2.0,
+        "{held_out}"
+    );
+    assert!(wrecked == init, "the wrecked weights were saved");
+    let (trained, said, held_out) = run_with("6", "6e-4");
+    assert!(!said.contains("fell apart"), "{said}");
+    assert_eq!(held_out["kept_init"], false, "{held_out}");
+    assert!(trained != init, "a sane personalization kept the init");
 }
 
 #[test]

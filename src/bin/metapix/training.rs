@@ -261,6 +261,13 @@ impl PersonalizeArgs {
             s.before.1,
             s.after.1
         );
+        if s.kept_init {
+            eprintln!(
+                "warning: personalizing fell apart on the held-out frames ({:.2} dB worse than the init), so {} holds the init's weights; try fewer --steps or another --seed",
+                s.before.1 - s.after.1,
+                self.out.display()
+            );
+        }
         Ok(())
     }
 }
